@@ -1,0 +1,85 @@
+//! The contract between forge's engine and a model server, and what every backend shares.
+//!
+//! - [`LlmClient`]: the trait each backend crate (`forge-openai`, `forge-llamacpp`, …) implements.
+//!   The engine and the runner are written against it and never name a concrete backend.
+//! - [`InferenceRequest`]: everything one model call needs.
+//! - [`HttpBackend`]: one HTTP client per backend instance with timeouts, auth headers and typed
+//!   errors ([`BackendError`]).
+//! - [`sampling_defaults`]: the per-model recommended sampling map and its strict mode.
+//!
+//! Token usage comes back inside every [`Completion`] (and in the final
+//! stream chunk); a client keeps no per-request state, so one instance serves concurrent requests.
+//!
+//! ```
+//! use forge_client::{join_url, sampling_defaults::apply_sampling_defaults, InferenceRequest};
+//! use serde_json::json;
+//!
+//! let request = InferenceRequest {
+//!     messages: vec![json!({"role": "user", "content": "Price of X123?"})],
+//!     ..Default::default()
+//! };
+//! assert!(request.tools.is_empty());
+//! assert_eq!(
+//!     join_url("http://127.0.0.1:8080/v1/", "/chat/completions"),
+//!     "http://127.0.0.1:8080/v1/chat/completions"
+//! );
+//! let qwen = apply_sampling_defaults("Qwen3-8B-Q4_K_M", true).expect("a known model");
+//! assert_eq!(qwen.temperature, Some(0.6));
+//! assert!(apply_sampling_defaults("no-such-model", true).is_err());
+//! ```
+
+mod http;
+pub mod sampling_defaults;
+
+pub use http::{join_url, HttpBackend, HttpConfig, RawResponse};
+
+use forge_types::{
+    ApiFormat, BackendError, Completion, JsonObject, SamplingParams, StreamChunk, ToolSpec,
+};
+
+/// Everything one model call needs. Built by the engine; `Default` so fields can be added later.
+///
+/// Room is left for a `constraint` field (constrained decoding, issue #8): it will be added here
+/// as an `Option`, with a capability query on [`LlmClient`] that defaults to "unsupported".
+#[derive(Debug, Clone, Default)]
+pub struct InferenceRequest {
+    /// The conversation, already wire-shaped for the client's [`LlmClient::api_format`].
+    pub messages: Vec<serde_json::Value>,
+    /// The tools offered to the model.
+    pub tools: Vec<ToolSpec>,
+    /// Per-call sampling overrides (`None` = unset: the client's instance value applies).
+    pub sampling: SamplingParams,
+    /// The caller's body fields forge does not own (`max_tokens`, `stop`, `tool_choice`, `model`,
+    /// …). Written into the outgoing body before forge-owned fields.
+    pub passthrough: JsonObject,
+    /// The caller's verbatim `tools` array (native passthrough on the clean first attempt only).
+    pub raw_openai_tools: Option<Vec<serde_json::Value>>,
+    /// The inbound Anthropic body for the verbatim path; every other client ignores it.
+    pub inbound_anthropic_body: Option<JsonObject>,
+}
+
+/// The stream a client returns from [`LlmClient::send_stream`].
+pub type ChunkStream = futures_util::stream::BoxStream<'static, Result<StreamChunk, BackendError>>;
+
+/// A model server forge can talk to.
+///
+/// Implementations do not retry (retries belong to the engine) and keep no per-request state.
+#[async_trait::async_trait]
+pub trait LlmClient: Send + Sync + std::fmt::Debug {
+    /// The message dialect [`InferenceRequest::messages`] must be written in.
+    fn api_format(&self) -> ApiFormat;
+
+    /// A short stable name for logs and reports: `"openai"`, `"llamaserver"`, `"llamafile"`, ….
+    fn backend_name(&self) -> &'static str;
+
+    /// One non-streaming call.
+    async fn send(&self, request: &InferenceRequest) -> Result<Completion, BackendError>;
+
+    /// One streaming call.
+    ///
+    /// Deltas, then exactly one Final (carrying this response's usage), or an error item; nothing after.
+    async fn send_stream(&self, request: &InferenceRequest) -> Result<ChunkStream, BackendError>;
+
+    /// The backend's context window in tokens, when it can tell.
+    async fn context_length(&self) -> Result<Option<u64>, BackendError>;
+}

@@ -1,0 +1,201 @@
+//! The shared HTTP plumbing against a local mock server.
+#![allow(clippy::unwrap_used)] // tests may unwrap; helpers outside #[test] fns need this too
+
+use std::time::Duration;
+
+use forge_client::{HttpBackend, HttpConfig};
+use forge_types::{BackendError, TimeoutPhase};
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+fn backend(config: HttpConfig) -> HttpBackend {
+    HttpBackend::new(config).unwrap()
+}
+
+fn quick() -> HttpConfig {
+    HttpConfig::with_timeout(Duration::from_secs(5))
+}
+
+#[tokio::test]
+async fn success_returns_the_decoded_body() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/x"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .mount(&server)
+        .await;
+    let body = backend(quick())
+        .post_json(&format!("{}/v1/x", server.uri()), &json!({"a": 1}))
+        .await
+        .unwrap();
+    assert_eq!(body, json!({"ok": true}));
+    let received: serde_json::Value = server.received_requests().await.unwrap()[0]
+        .body_json()
+        .unwrap();
+    assert_eq!(received, json!({"a": 1}));
+}
+
+#[tokio::test]
+async fn every_error_status_is_a_typed_http_error_with_excerpt() {
+    for status in [301, 400, 401, 403, 404, 408, 422, 429, 500, 502, 503, 504] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(status).set_body_string(format!("failure {status}")),
+            )
+            .mount(&server)
+            .await;
+        let url = format!("{}/x", server.uri());
+        let err = backend(quick())
+            .post_json(&url, &json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            BackendError::Http {
+                status,
+                url: url.clone(),
+                body_excerpt: format!("failure {status}")
+            },
+            "status {status}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn undecodable_success_body_is_invalid_response() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>gateway</html>"))
+        .mount(&server)
+        .await;
+    let err = backend(quick())
+        .post_json(&format!("{}/x", server.uri()), &json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, BackendError::InvalidResponse { body_excerpt, .. } if body_excerpt == "<html>gateway</html>"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn slow_server_is_a_read_timeout_not_a_transport_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({}))
+                .set_delay(Duration::from_secs(3)),
+        )
+        .mount(&server)
+        .await;
+    let config = quick().read_timeout(Duration::from_millis(200));
+    let url = format!("{}/x", server.uri());
+    let err = backend(config)
+        .post_json(&url, &json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        BackendError::Timeout {
+            phase: TimeoutPhase::Read,
+            after: Duration::from_millis(200),
+            url
+        }
+    );
+}
+
+#[tokio::test]
+async fn refused_connection_is_a_transport_error() {
+    // A port that was just free: nothing listens there any more.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/x", listener.local_addr().unwrap());
+    drop(listener);
+    let err = backend(quick())
+        .post_json(&url, &json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, BackendError::Transport { url: u, .. } if *u == url),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn bearer_key_and_extra_headers_are_sent() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer tok"))
+        .and(header("x-title", "MyApp"))
+        .and(header("http-referer", "https://example.com"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let config = quick()
+        .api_key("tok")
+        .header("HTTP-Referer", "https://example.com")
+        .header("X-Title", "MyApp");
+    backend(config)
+        .get_json(&format!("{}/m", server.uri()))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn extra_authorization_header_replaces_the_bearer_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    let config = quick()
+        .api_key("ignored")
+        .header("authorization", "ApiKey custom-scheme");
+    backend(config)
+        .get_json(&format!("{}/m", server.uri()))
+        .await
+        .unwrap();
+    let requests: Vec<Request> = server.received_requests().await.unwrap();
+    let values: Vec<_> = requests[0]
+        .headers
+        .get_all("authorization")
+        .iter()
+        .collect();
+    assert_eq!(values, ["ApiKey custom-scheme"]);
+}
+
+#[tokio::test]
+async fn no_key_sends_no_authorization_header() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    backend(quick())
+        .get_json(&format!("{}/m", server.uri()))
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert!(requests[0].headers.get("authorization").is_none());
+}
+
+#[tokio::test]
+async fn streaming_post_returns_error_responses_whole() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("overloaded"))
+        .mount(&server)
+        .await;
+    let outcome = backend(quick())
+        .post_streaming(&format!("{}/x", server.uri()), &json!({}))
+        .await
+        .unwrap();
+    let response = outcome.err().expect("a non-2xx answer comes back whole");
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (503, "overloaded")
+    );
+}

@@ -6,6 +6,8 @@
 //! ([`SamplingParams`]), and the
 //! error types shared by every forge crate ([`ForgeError`], [`BackendError`]).
 //!
+//! The [`wire`] module holds the serde shapes of the OpenAI, Anthropic and Ollama protocols.
+//!
 //! It does no I/O and depends on nothing of ours.
 //!
 //! ```
@@ -32,6 +34,7 @@ mod sampling;
 mod stream;
 mod tool;
 mod usage;
+pub mod wire;
 
 pub use error::{BackendError, ForgeError, TimeoutPhase, ToolResolutionError};
 pub use ids::{CallId, CallIdGenerator};

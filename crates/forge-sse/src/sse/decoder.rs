@@ -1,0 +1,130 @@
+//! The incremental SSE decoder.
+
+use crate::lines::LineSplitter;
+
+/// One dispatched server-sent event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseEvent {
+    /// The `event:` name, if the event had a non-empty one.
+    pub event: Option<String>,
+    /// The `data:` lines of the event, joined with `"\n"`.
+    pub data: String,
+}
+
+/// What the decoder yields: an event, or the `data: [DONE]` terminator of OpenAI-shaped streams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SseFrame {
+    /// A server-sent event.
+    Event(SseEvent),
+    /// `data: [DONE]`: the server says the stream is complete.
+    Done,
+}
+
+/// Decodes a `text/event-stream` body chunk by chunk.
+///
+/// Follows the WHATWG event-stream rules: lines end at LF, CRLF or CR; a blank line dispatches the
+/// event; `data:` lines are joined with `"\n"`; one space after the colon is dropped; comment lines
+/// (`: ping`), `id:` and `retry:` are ignored; an event without any `data:` line is not dispatched.
+/// The output is the same for every way the bytes are split into chunks, including splits inside
+/// a UTF-8 character or between CR and LF. Invalid UTF-8 in data becomes U+FFFD.
+///
+/// ```
+/// use forge_sse::{SseDecoder, SseEvent, SseFrame};
+///
+/// let mut decoder = SseDecoder::default();
+/// let mut frames = decoder.push(b"event: ping\ndata: {\"a\"");
+/// frames.extend(decoder.push(b":1}\n\ndata: [DONE]\n\n"));
+/// assert_eq!(
+///     frames,
+///     vec![
+///         SseFrame::Event(SseEvent { event: Some("ping".into()), data: "{\"a\":1}".into() }),
+///         SseFrame::Done,
+///     ]
+/// );
+/// ```
+#[derive(Debug, Default)]
+pub struct SseDecoder {
+    lines: LineSplitter,
+    event: EventBuilder,
+}
+
+#[derive(Debug, Default)]
+struct EventBuilder {
+    name: Option<String>,
+    data: Vec<u8>,
+    has_data: bool,
+}
+
+impl SseDecoder {
+    /// A decoder at the start of a stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the next chunk of the body; returns the frames it completed.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<SseFrame> {
+        let mut frames = Vec::new();
+        let event = &mut self.event;
+        self.lines
+            .push(chunk, |line| event.take_line(line, &mut frames));
+        frames
+    }
+
+    /// Ends the body. A last line without terminator, and a last event without the blank line
+    /// that should close it, are still delivered: the stream's own terminator (`[DONE]`,
+    /// `message_stop`) is what tells an assembler whether the response is complete.
+    pub fn finish(self) -> Vec<SseFrame> {
+        let mut frames = Vec::new();
+        let mut event = self.event;
+        self.lines.finish(|line| event.take_line(line, &mut frames));
+        event.dispatch(&mut frames);
+        frames
+    }
+}
+
+impl EventBuilder {
+    fn take_line(&mut self, line: &[u8], frames: &mut Vec<SseFrame>) {
+        if line.is_empty() {
+            self.dispatch(frames);
+            return;
+        }
+        let (field, value) = match memchr::memchr(b':', line) {
+            Some(0) => return,
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &[][..]),
+        };
+        match field {
+            b"data" => {
+                if self.has_data {
+                    self.data.push(b'\n');
+                }
+                self.data.extend_from_slice(value);
+                self.has_data = true;
+            }
+            b"event" => {
+                self.name =
+                    (!value.is_empty()).then(|| String::from_utf8_lossy(value).into_owned());
+            }
+            // `id`, `retry` and unknown fields carry nothing forge uses.
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self, frames: &mut Vec<SseFrame>) {
+        let name = self.name.take();
+        if !std::mem::take(&mut self.has_data) {
+            return;
+        }
+        let bytes = std::mem::take(&mut self.data);
+        let data = String::from_utf8(bytes)
+            .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
+        if data == "[DONE]" {
+            frames.push(SseFrame::Done);
+        } else {
+            frames.push(SseFrame::Event(SseEvent { event: name, data }));
+        }
+    }
+}

@@ -5,6 +5,8 @@
 //! - [`InferenceRequest`]: everything one model call needs.
 //! - [`HttpBackend`]: one HTTP client per backend instance with timeouts, auth headers and typed
 //!   errors ([`BackendError`]).
+//! - [`openai_shape`]: the OpenAI chat-completions response shape and the one policy that turns
+//!   it (streamed or not) into a [`Completion`]: argument decoding, reasoning, the retry path.
 //! - [`sampling_defaults`]: the per-model recommended sampling map and its strict mode.
 //!
 //! Token usage comes back inside every [`Completion`] (and in the final
@@ -29,6 +31,7 @@
 //! ```
 
 mod http;
+pub mod openai_shape;
 pub mod sampling_defaults;
 
 pub use http::{join_url, HttpBackend, HttpConfig, RawResponse};

@@ -1,5 +1,98 @@
-//! `cargo xtask`: project automation.
+//! `cargo xtask`: project automation for forge-rs.
+//!
+//! One binary with a few commands, run through the `cargo xtask` alias. `cargo xtask test` is the one
+//! command people and CI run: the whole matrix, including the real llama-server tier, with a summary.
+
+mod counts;
+mod fuzz;
+mod http;
+mod llama_build;
+mod matrix;
+mod process;
+mod real_tier;
+mod setup;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+const HELP: &str = "\
+cargo xtask <command>
+
+commands:
+  test [--quick]                run the whole test matrix (fmt, clippy, tests, doc-tests, per-crate check,
+                                docs, real llama-server tier) and print a summary; --quick skips the
+                                per-crate check and docs; FORGE_SKIP_REAL=1 skips the real tier
+  setup                         prepare the real tier: llama-server (found or built), the model, templates
+  real-server                   start the real-tier llama-servers, print their URLs, run until Ctrl-C
+  fuzz <target> [--seconds N]   run one cargo-fuzz target for N seconds (default 60)
+  fuzz --list                   list the fuzz targets
+  help                          print this list
+
+environment:
+  FORGE_CACHE_DIR      cache root for llama-server, the model and downloads (default ~/.cache/forge-rs)
+  FORGE_LLAMA_SERVER   use this llama-server binary instead of finding or building one
+  FORGE_MODEL          use this GGUF model instead of SmolLM2-135M-Instruct
+  FORGE_SKIP_REAL=1    skip the real llama-server tier in `test`
+";
 
 fn main() {
-    println!("cargo xtask <command>\n\ncommands:\n  test    run the test matrix");
+    if let Err(error) = run() {
+        eprintln!("xtask: error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (command.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    match command {
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        "test" => {
+            let options = matrix::Options::parse(rest)?;
+            let passed = matrix::run(&repo_root()?, &options)?;
+            if !passed {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        "setup" => {
+            no_arguments(command, rest)?;
+            setup::prepare(&repo_root()?).map(|_| ())
+        }
+        "real-server" => {
+            no_arguments(command, rest)?;
+            real_tier::serve_until_interrupted(&repo_root()?)
+        }
+        "fuzz" => fuzz::run(&repo_root()?, rest),
+        other => bail!("unknown command `{other}`\n\n{HELP}"),
+    }
+}
+
+fn no_arguments(command: &str, rest: &[String]) -> Result<()> {
+    if let Some(extra) = rest.first() {
+        bail!("`{command}` takes no arguments, got `{extra}`");
+    }
+    Ok(())
+}
+
+/// The repository root: the parent of this crate's folder.
+fn repo_root() -> Result<PathBuf> {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .parent()
+        .context("xtask's manifest folder has no parent")?;
+    Ok(root.to_path_buf())
+}
+
+/// The cargo binary that runs us (cargo sets `CARGO` for `cargo run`), so nested builds use the same
+/// toolchain.
+fn cargo() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }

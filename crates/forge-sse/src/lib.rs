@@ -5,6 +5,10 @@
 //!   and independently of how the bytes were chunked; [`sse_frames`] / [`ndjson_values`] do the
 //!   same over a `futures` byte stream.
 //! - [`in_stream_error`] recognises errors a server reports after the stream started.
+//! - Assemblers ([`OpenAiStreamAssembler`], …) turn a provider's stream events into
+//!   [`StreamChunk`](forge_types::StreamChunk)s and exactly one final
+//!   [`Completion`](forge_types::Completion); tool-call arguments are decoded once, at the end,
+//!   by the one policy in `forge_toolparse`.
 //!
 //! Everything here is pure and synchronous: no I/O, no runtime.
 //!
@@ -17,11 +21,13 @@
 //! assert_eq!(frames[1], SseFrame::Done);
 //! ```
 
+mod assemble;
 mod lines;
 mod ndjson;
 mod sse;
 mod stream;
 
+pub use assemble::{AssembledResponse, OpenAiStreamAssembler, RawToolCall, ReasoningFallback};
 pub use ndjson::NdjsonDecoder;
 pub use sse::{error_from_payload, in_stream_error, SseDecoder, SseEvent, SseFrame};
 pub use stream::{ndjson_values, sse_frames, Decoded, IncrementalDecoder};

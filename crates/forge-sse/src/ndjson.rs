@@ -41,10 +41,18 @@ impl NdjsonDecoder {
         values
     }
 
-    /// Ends the body, decoding a last line that had no terminator.
+    /// Ends the body, decoding a last line that had no terminator. If that line is not valid
+    /// JSON the body was cut inside it: [`BackendError::Truncated`].
     pub fn finish(self) -> Vec<Result<Value, BackendError>> {
         let mut values = Vec::new();
-        self.lines.finish(|line| decode_line(line, &mut values));
+        self.lines.finish(|line| {
+            decode_line(line, &mut values);
+            if let Some(Err(BackendError::InvalidResponse { body_excerpt, .. })) = values.last() {
+                let detail = format!("the NDJSON body ended inside a line: {body_excerpt}");
+                values.pop();
+                values.push(Err(BackendError::Truncated { detail }));
+            }
+        });
         values
     }
 }

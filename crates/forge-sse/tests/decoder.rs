@@ -142,9 +142,9 @@ fn sse_rules() {
             vec![event(None, "a")],
         ),
         (
-            "last line without terminator delivered at finish",
-            b"data: [DONE]",
-            vec![SseFrame::Done],
+            "last line without terminator is dropped at finish",
+            b"data: a\n\ndata: {\"cut",
+            vec![event(None, "a")],
         ),
         (
             "colon inside value kept",
@@ -209,13 +209,19 @@ fn ndjson_rules() {
 }
 
 #[test]
-fn ndjson_bad_line_is_an_error_not_skipped() {
+fn ndjson_bad_line_is_an_error_and_a_cut_last_line_is_truncated() {
     let mut decoder = NdjsonDecoder::new();
     let mut values = decoder.push(b"{\"a\":1}\n{\"a\":");
     values.extend(decoder.finish());
     assert!(values[0].is_ok());
     assert!(matches!(
         values[1],
+        Err(forge_types::BackendError::Truncated { .. })
+    ));
+    let mut decoder = NdjsonDecoder::new();
+    let values = decoder.push(b"{\"a\":\n");
+    assert!(matches!(
+        values[0],
         Err(forge_types::BackendError::InvalidResponse { .. })
     ));
 }

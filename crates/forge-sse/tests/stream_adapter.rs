@@ -14,11 +14,11 @@ fn collect<S: futures_util::Stream>(stream: S) -> Vec<S::Item> {
 }
 
 #[test]
-fn sse_frames_span_chunks_and_flush_at_end() {
+fn sse_frames_span_chunks_and_a_last_event_without_blank_line_is_flushed() {
     let body = stream::iter(vec![
         Ok::<_, BackendError>(Bytes::from_static(b"data: a")),
         Ok(Bytes::from_static(b"b\r")),
-        Ok(Bytes::from_static(b"\n\r\ndata: tail")),
+        Ok(Bytes::from_static(b"\n\r\ndata: tail\n")),
     ]);
     let frames: Vec<_> = collect(sse_frames(body))
         .into_iter()

@@ -70,13 +70,15 @@ impl SseDecoder {
         frames
     }
 
-    /// Ends the body. A last line without terminator, and a last event without the blank line
-    /// that should close it, are still delivered: the stream's own terminator (`[DONE]`,
-    /// `message_stop`) is what tells an assembler whether the response is complete.
+    /// Ends the body.
+    ///
+    /// A last event whose lines all ended but which lacks the closing blank line is still
+    /// delivered. A last line without any terminator is dropped: the body may have been cut
+    /// inside it, and half a JSON payload is not an event. Whether the response was complete is
+    /// for the assembler to judge from the protocol's own terminator (`[DONE]`, `message_stop`).
     pub fn finish(self) -> Vec<SseFrame> {
         let mut frames = Vec::new();
         let mut event = self.event;
-        self.lines.finish(|line| event.take_line(line, &mut frames));
         event.dispatch(&mut frames);
         frames
     }

@@ -27,7 +27,10 @@ mod ndjson;
 mod sse;
 mod stream;
 
-pub use assemble::{AssembledResponse, OpenAiStreamAssembler, RawToolCall, ReasoningFallback};
+pub use assemble::{
+    AnthropicStreamAssembler, AssembledResponse, OllamaStreamAssembler, OpenAiStreamAssembler,
+    RawToolCall, ReasoningFallback,
+};
 pub use ndjson::NdjsonDecoder;
 pub use sse::{error_from_payload, in_stream_error, SseDecoder, SseEvent, SseFrame};
 pub use stream::{ndjson_values, sse_frames, Decoded, IncrementalDecoder};

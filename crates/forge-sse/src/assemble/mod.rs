@@ -7,8 +7,12 @@
 //! before its terminator are [`BackendError`](forge_types::BackendError)s, never content.
 //! Arguments are decoded once, in `finish`, by [`forge_toolparse::decode_arguments`].
 
+mod anthropic;
+mod ollama;
 mod openai;
 mod response;
 
+pub use anthropic::AnthropicStreamAssembler;
+pub use ollama::OllamaStreamAssembler;
 pub use openai::OpenAiStreamAssembler;
 pub use response::{AssembledResponse, RawToolCall, ReasoningFallback};

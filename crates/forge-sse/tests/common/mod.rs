@@ -5,7 +5,10 @@
 
 use std::path::PathBuf;
 
-use forge_sse::{NdjsonDecoder, OpenAiStreamAssembler, SseDecoder, SseFrame};
+use forge_sse::{
+    AnthropicStreamAssembler, NdjsonDecoder, OllamaStreamAssembler, OpenAiStreamAssembler,
+    SseDecoder, SseFrame,
+};
 use forge_types::{BackendError, Completion, StreamChunk};
 use serde_json::Value;
 
@@ -73,6 +76,52 @@ pub fn run_openai(frames: &[SseFrame], assembler: OpenAiStreamAssembler) -> Run 
     let mut chunks = Vec::new();
     for frame in frames {
         match assembler.push(frame) {
+            Ok(more) => chunks.extend(more),
+            Err(err) => {
+                return Run {
+                    chunks,
+                    outcome: Err(err),
+                }
+            }
+        }
+    }
+    Run {
+        chunks,
+        outcome: assembler.finish(),
+    }
+}
+
+/// Runs the Anthropic assembler over `frames`, stopping at the first error.
+pub fn run_anthropic(frames: &[SseFrame], assembler: AnthropicStreamAssembler) -> Run {
+    let mut assembler = assembler;
+    let mut chunks = Vec::new();
+    for frame in frames {
+        match assembler.push(frame) {
+            Ok(more) => chunks.extend(more),
+            Err(err) => {
+                return Run {
+                    chunks,
+                    outcome: Err(err),
+                }
+            }
+        }
+    }
+    Run {
+        chunks,
+        outcome: assembler.finish(),
+    }
+}
+
+/// Runs the Ollama assembler over decoded lines, stopping at the first error (a decoding error
+/// included).
+pub fn run_ollama(
+    lines: Vec<Result<Value, BackendError>>,
+    assembler: OllamaStreamAssembler,
+) -> Run {
+    let mut assembler = assembler;
+    let mut chunks = Vec::new();
+    for line in lines {
+        match line.and_then(|line| assembler.push(&line)) {
             Ok(more) => chunks.extend(more),
             Err(err) => {
                 return Run {

@@ -267,6 +267,19 @@ impl HttpBackend {
         Ok(Ok(bytes))
     }
 
+    /// POSTs `body` and, on a 2xx answer, returns the body decoded as server-sent events. A
+    /// non-2xx answer is read whole and returned as `Err(response)`.
+    pub async fn post_sse(
+        &self,
+        url: &str,
+        body: &Value,
+    ) -> Result<Result<crate::FrameStream, RawResponse>, BackendError> {
+        Ok(self
+            .post_streaming(url, body)
+            .await?
+            .map(|bytes| forge_sse::sse_frames(bytes).boxed()))
+    }
+
     async fn read_whole(
         &self,
         response: reqwest::Response,

@@ -33,8 +33,10 @@
 mod http;
 pub mod openai_shape;
 pub mod sampling_defaults;
+mod stream;
 
 pub use http::{join_url, HttpBackend, HttpConfig, RawResponse};
+pub use stream::{openai_chunk_stream, FrameStream, ReasoningDeltas};
 
 use forge_types::{
     ApiFormat, BackendError, Completion, JsonObject, SamplingParams, StreamChunk, ToolSpec,

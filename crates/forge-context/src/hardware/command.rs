@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io::{self, Read};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -58,27 +59,35 @@ impl CommandRunner for SystemCommandRunner {
             .take()
             .expect("stdout was configured as a pipe just above");
         // Read on another thread so a chatty child cannot block on a full pipe while we wait.
-        let reader = thread::spawn(move || {
+        // The thread is not joined after a timeout: a grandchild may still hold the pipe open.
+        let (sender, output) = mpsc::channel();
+        thread::spawn(move || {
             let mut bytes = Vec::new();
-            stdout.read_to_end(&mut bytes).map(|_| bytes)
+            let read = stdout.read_to_end(&mut bytes).map(|_| bytes);
+            // The receiver is gone only when the deadline passed; nobody wants the bytes then.
+            let _ = sender.send(read);
         });
         let deadline = Instant::now() + timeout;
         let status = loop {
             if let Some(status) = child.try_wait()? {
-                break Some(status);
+                break status;
             }
             if Instant::now() >= deadline {
                 child.kill()?;
                 child.wait()?;
-                break None;
+                return Ok(CommandOutcome::TimedOut);
             }
             thread::sleep(POLL_INTERVAL);
         };
-        let bytes = reader
-            .join()
-            .map_err(|_| io::Error::other(format!("reading the output of {program} panicked")))??;
-        let Some(status) = status else {
-            return Ok(CommandOutcome::TimedOut);
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let bytes = match output.recv_timeout(remaining) {
+            Ok(read) => read?,
+            Err(mpsc::RecvTimeoutError::Timeout) => return Ok(CommandOutcome::TimedOut),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(io::Error::other(format!(
+                    "reading the output of {program} stopped without a result"
+                )))
+            }
         };
         let stdout = String::from_utf8(bytes).map_err(|err| {
             io::Error::new(

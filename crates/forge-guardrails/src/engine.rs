@@ -190,11 +190,6 @@ impl<'a> InferenceCall<'a> {
     }
 }
 
-/// What one attempt produced on the wire side.
-struct Sent {
-    completion: Completion,
-}
-
 /// Runs one model call with corrective retries, appending failure transcripts to `history`.
 ///
 /// Per attempt: compaction (which may rewrite `history` in place), the threshold check (a
@@ -204,6 +199,12 @@ struct Sent {
 /// its transcript (bare text → the text and a user-channel nudge; unknown tool → the tool call
 /// and one `[UnknownTool]` reply per call) and costs one retry; when the budget is spent the
 /// call fails with [`ForgeError::RetriesExhausted`] and the failing attempt is not appended.
+///
+/// Streaming (see [`InferenceCall::streaming`]) forwards every chunk of every attempt and sends
+/// [`StreamChunk::Retry`] before each attempt that replaces a discarded one; a stream that ends
+/// without a final chunk fails with [`ForgeError::StreamEndedWithoutFinal`]. Backend errors are
+/// returned as [`ForgeError::Backend`], never retried as if the model had answered. Every
+/// failure carries the [`AttemptLog`], so failure transcripts can still be reported.
 pub async fn run_inference(
     mut call: InferenceCall<'_>,
     history: &mut Vec<Message>,
@@ -268,11 +269,10 @@ pub async fn run_inference(
             },
         };
 
-        let sent = match send(&mut call, &request).await {
-            Ok(sent) => sent,
+        let Completion { response, usage } = match send(&mut call, &request).await {
+            Ok(completion) => completion,
             Err(error) => return Err(failure(error, log, None)),
         };
-        let Completion { response, usage } = sent.completion;
         log.usage.push(usage);
         observe_usage(call.context, usage.as_ref());
 
@@ -326,18 +326,17 @@ pub async fn run_inference(
     Ok(InferenceOutcome::OutOfAttempts(log))
 }
 
+/// One model call, batch or streamed, abandoned as soon as the cancellation token fires.
 async fn send(
     call: &mut InferenceCall<'_>,
     request: &InferenceRequest,
-) -> Result<Sent, ForgeError> {
+) -> Result<Completion, ForgeError> {
     let cancel = call.cancel.clone();
     let Some(sink) = call.sink.as_deref_mut() else {
         return tokio::select! {
             biased;
             () = cancel.cancelled() => Err(cancelled()),
-            result = call.client.send(request) => result
-                .map(|completion| Sent { completion })
-                .map_err(ForgeError::Backend),
+            result = call.client.send(request) => result.map_err(ForgeError::Backend),
         };
     };
     let mut stream = tokio::select! {
@@ -361,9 +360,7 @@ async fn send(
             return Err(consumer_gone());
         }
     }
-    last_final
-        .map(|completion| Sent { completion })
-        .ok_or(ForgeError::StreamEndedWithoutFinal)
+    last_final.ok_or(ForgeError::StreamEndedWithoutFinal)
 }
 
 /// Feeds the attempt's prompt occupancy to the context manager; an attempt without usage

@@ -116,6 +116,12 @@ impl NudgeKind {
 }
 
 /// A corrective message for the model. Immutable: fields are read through accessors.
+///
+/// ```compile_fail
+/// use forge_guardrails::{Nudge, NudgeKind};
+/// let mut nudge = Nudge::new(NudgeKind::Retry, "x");
+/// nudge.content = String::from("changed"); // private: a nudge cannot be edited after the fact
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nudge {
     kind: NudgeKind,

@@ -497,3 +497,27 @@ fn facade_checks_prerequisites() {
         ],
     );
 }
+
+#[test]
+fn facade_retry_nudge_default_and_custom() {
+    let mut default = guardrails();
+    let CheckResult::Retry(nudge) = default.check(&LlmResponse::text("hello world")) else {
+        panic!()
+    };
+    assert!(nudge.content().to_lowercase().contains("tool call"));
+
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = Arc::clone(&seen);
+    let mut custom =
+        guardrails()
+            .with_rescue(false)
+            .with_retry_nudge(Arc::new(move |raw: &str| {
+                log.lock().unwrap().push(raw.to_owned());
+                format!("Wrap this in respond: {raw}")
+            }));
+    let CheckResult::Retry(nudge) = custom.check(&LlmResponse::text("my bare text")) else {
+        panic!()
+    };
+    assert_eq!(nudge.content(), "Wrap this in respond: my bare text");
+    assert_eq!(*seen.lock().unwrap(), ["my bare text"]);
+}

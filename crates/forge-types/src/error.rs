@@ -92,6 +92,14 @@ pub enum BackendError {
         /// The model.
         model: String,
     },
+    /// The request cannot be sent to this backend as given (no model to route to, history the
+    /// backend's protocol cannot carry). The caller's input, not a backend failure: nothing was
+    /// sent, and the proxy answers it with 400.
+    #[error("request cannot be sent to the backend: {problem}")]
+    InvalidRequest {
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 impl BackendError {

@@ -1,0 +1,184 @@
+//! [`AnthropicClient`]: the [`LlmClient`] for the Anthropic Messages API.
+
+use forge_client::{join_url, ChunkStream, HttpBackend, HttpConfig, InferenceRequest, LlmClient};
+use forge_types::{ApiFormat, BackendError, Completion, ForgeError, JsonObject};
+use serde_json::Value;
+
+use crate::body::{messages_body, BodySettings};
+use crate::response::parse_messages_response;
+use crate::stream::open_stream;
+
+/// The public API root.
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+/// The `anthropic-version` header sent by default.
+pub const DEFAULT_API_VERSION: &str = "2023-06-01";
+/// `max_tokens` when the request gives none.
+pub const DEFAULT_MAX_TOKENS: u64 = 4096;
+
+/// How to reach one Anthropic-shaped endpoint (the API itself, LiteLLM, a self-hosted gateway).
+#[derive(Debug, Clone)]
+pub struct AnthropicConfig {
+    /// The API root, without `/v1` (the client appends `/v1/messages`).
+    pub base_url: String,
+    /// Sent as `x-api-key`. A blank key is none. (A gateway that wants a bearer token instead
+    /// takes it through [`HttpConfig::api_key`]; configuring both is refused.)
+    pub api_key: Option<String>,
+    /// Pins the model. `None`: each request's own model is used (the inbound body's, else the
+    /// pass-through `model`); a request with neither is refused before anything is sent.
+    pub model: Option<String>,
+    /// `max_tokens` when the request gives none.
+    pub max_tokens: u64,
+    /// `tool_choice` type (`auto`, `any`) sent with tools when the request chose none.
+    pub tool_choice: Option<String>,
+    /// The `anthropic-version` header.
+    pub api_version: String,
+    /// Timeouts and extra headers (`anthropic-beta`, gateway headers).
+    pub http: HttpConfig,
+}
+
+impl AnthropicConfig {
+    /// A configuration for the public API with the given key, no pinned model.
+    pub fn new(api_key: impl Into<String>) -> Self {
+        let key = api_key.into();
+        Self {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            api_key: (!key.trim().is_empty()).then_some(key),
+            model: None,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            tool_choice: None,
+            api_version: DEFAULT_API_VERSION.to_owned(),
+            http: HttpConfig::with_timeout(HttpConfig::LOCAL_TIMEOUT),
+        }
+    }
+
+    /// Sets the API root.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// Pins the model. A blank name is no pin.
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        let model = model.into();
+        self.model = (!model.trim().is_empty()).then_some(model);
+        self
+    }
+
+    /// Sets the default `max_tokens`.
+    pub fn max_tokens(mut self, max_tokens: u64) -> Self {
+        self.max_tokens = max_tokens;
+        self
+    }
+
+    /// Sets the default `tool_choice` type.
+    pub fn tool_choice(mut self, kind: impl Into<String>) -> Self {
+        self.tool_choice = Some(kind.into());
+        self
+    }
+
+    /// Replaces the HTTP settings.
+    pub fn http(mut self, http: HttpConfig) -> Self {
+        self.http = http;
+        self
+    }
+}
+
+/// A client for the Anthropic Messages API, speaking HTTP directly with forge's own types.
+///
+/// Two request paths: **verbatim** (the proxy's clean first attempt forwards the caller's
+/// Anthropic body, keeping `cache_control`, system blocks and thinking), and **rebuilt** (forge's
+/// OpenAI-shaped conversation converted). The client does not retry; retries are the engine's.
+#[derive(Debug)]
+pub struct AnthropicClient {
+    http: HttpBackend,
+    messages_url: String,
+    model: Option<String>,
+    max_tokens: u64,
+    tool_choice: Option<String>,
+}
+
+impl AnthropicClient {
+    /// Builds the client. Fails on an unusable header or on two credentials.
+    pub fn new(config: AnthropicConfig) -> Result<Self, ForgeError> {
+        let mut http = config.http.header("anthropic-version", config.api_version);
+        if let Some(key) = config.api_key {
+            if http.api_key.is_some()
+                || http
+                    .extra_headers
+                    .iter()
+                    .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+            {
+                return Err(ForgeError::InvalidInput {
+                    what: "Anthropic configuration",
+                    message:
+                        "both an x-api-key and an Authorization credential are configured; give one"
+                            .into(),
+                });
+            }
+            http = http.header("x-api-key", key);
+        }
+        Ok(Self {
+            http: HttpBackend::new(http)?,
+            messages_url: join_url(&config.base_url, "/v1/messages"),
+            model: config.model,
+            max_tokens: config.max_tokens,
+            tool_choice: config.tool_choice,
+        })
+    }
+
+    /// The pinned model, if any.
+    pub fn pinned_model(&self) -> Option<&str> {
+        self.model.as_deref()
+    }
+
+    fn body(&self, request: &InferenceRequest, stream: bool) -> Result<JsonObject, BackendError> {
+        let settings = BodySettings {
+            pinned_model: self.model.as_deref(),
+            max_tokens: self.max_tokens,
+            tool_choice: self.tool_choice.as_deref(),
+            stream,
+        };
+        messages_body(request, settings)
+            .map_err(|err| BackendError::InvalidRequest { problem: err.0 })
+    }
+}
+
+#[async_trait::async_trait]
+impl LlmClient for AnthropicClient {
+    /// OpenAI: the engine writes OpenAI-shaped messages and this client converts them.
+    fn api_format(&self) -> ApiFormat {
+        ApiFormat::OpenAi
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "anthropic"
+    }
+
+    async fn send(&self, request: &InferenceRequest) -> Result<Completion, BackendError> {
+        let body = self.body(request, false)?;
+        let response = self
+            .http
+            .post(&self.messages_url, &Value::Object(body))
+            .await?;
+        if !response.is_success() {
+            return Err(response.http_error());
+        }
+        parse_messages_response(&response.body)
+    }
+
+    async fn send_stream(&self, request: &InferenceRequest) -> Result<ChunkStream, BackendError> {
+        let body = self.body(request, true)?;
+        let bytes = self
+            .http
+            .post_streaming(&self.messages_url, &Value::Object(body))
+            .await?
+            .map_err(|response| response.http_error())?;
+        Ok(open_stream(bytes))
+    }
+
+    /// Unknown (`None`): the API's window depends on the model and beta flags, and a gateway may
+    /// route anywhere; the reference's fixed 200 000 could be wrong in both directions.
+    async fn context_length(&self) -> Result<Option<u64>, BackendError> {
+        Ok(None)
+    }
+}

@@ -777,3 +777,46 @@ async fn concurrent_requests_each_get_their_own_usage() {
         (Some("B"), Some(22))
     );
 }
+
+/// A server that answers 200, sends `first_line` as the start of a chunked body, then stalls.
+async fn stalling_server(content_type: &str, first_line: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\n\r\n"
+    );
+    let chunk = format!("{:x}\r\n{first_line}\n\r\n", first_line.len() + 1);
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = vec![0u8; 64 * 1024];
+        let _ = socket.read(&mut request).await;
+        socket.write_all(head.as_bytes()).await.unwrap();
+        socket.write_all(chunk.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn a_stream_that_stalls_mid_body_ends_with_a_timeout_error() {
+    let url = stalling_server(
+        "application/x-ndjson",
+        r#"{"message":{"content":"Hel"},"done":false}"#,
+    )
+    .await;
+    let http = HttpConfig::with_timeout(Duration::from_millis(300));
+    let client = OllamaClient::new(
+        OllamaConfig::new("test-model")
+            .base_url(url)
+            .think(ThinkMode::Off)
+            .http(http),
+    )
+    .unwrap();
+    let (chunks, err) = drain(&client).await;
+    assert_eq!(texts(&chunks), vec!["Hel"]);
+    assert!(
+        err.as_ref().is_some_and(BackendError::is_timeout),
+        "{err:?}"
+    );
+}

@@ -1,5 +1,8 @@
 //! The vLLM client against a mock server: spec 02 §9.3 and the backend defects it must not copy.
-#![allow(clippy::unwrap_used, reason = "test helpers fail the test by panicking")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test by panicking"
+)]
 
 use std::time::Duration;
 
@@ -736,5 +739,53 @@ async fn concurrent_requests_each_get_their_own_usage() {
     assert_eq!(
         (b.response.as_text(), b.usage.map(|u| u.prompt_tokens)),
         (Some("B"), Some(22))
+    );
+}
+
+/// A server that answers 200, sends `first_line` as the start of a chunked body, then stalls.
+async fn stalling_server(first_line: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let head =
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+    let chunk = format!("{:x}\r\n{first_line}\n\n\r\n", first_line.len() + 2);
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = vec![0u8; 64 * 1024];
+        let _ = socket.read(&mut request).await;
+        socket.write_all(head.as_bytes()).await.unwrap();
+        socket.write_all(chunk.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    format!("http://{address}/v1")
+}
+
+#[tokio::test]
+async fn a_stream_that_stalls_mid_body_ends_with_a_timeout_error() {
+    let url = stalling_server(r#"data: {"choices":[{"delta":{"content":"PO"}}]}"#).await;
+    let http = HttpConfig::with_timeout(Duration::from_millis(300));
+    let client = VllmClient::new(VllmConfig::new(url).model(MODEL).http(http)).unwrap();
+    let mut stream = client.send_stream(&request()).await.unwrap();
+    assert_eq!(
+        stream.next().await.unwrap().unwrap(),
+        StreamChunk::text("PO")
+    );
+    let err = stream.next().await.unwrap().unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert!(stream.next().await.is_none());
+}
+
+#[tokio::test]
+async fn streamed_object_fragment_is_a_call_not_a_crash() {
+    let (chunks, err) = stream_lines(&[
+        r#"data: {"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"get_weather","arguments":{"city":"Paris"}}}]}}]}"#,
+        "",
+        "data: [DONE]",
+    ], true).await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(
+        final_of(&chunks).response,
+        call(json!({"city": "Paris"}), None)
     );
 }

@@ -9,6 +9,8 @@
 //!   [`StreamChunk`](forge_types::StreamChunk)s and exactly one final
 //!   [`Completion`](forge_types::Completion); tool-call arguments are decoded once, at the end,
 //!   by the one policy in `forge_toolparse`.
+//! - [`OpenAiChunkEncoder`] and [`AnthropicEventEncoder`] write the streams the proxy sends,
+//!   byte for byte the sequences of the spec (ids and timestamps are inputs).
 //!
 //! Everything here is pure and synchronous: no I/O, no runtime.
 //!
@@ -22,6 +24,7 @@
 //! ```
 
 mod assemble;
+mod encode;
 mod lines;
 mod ndjson;
 mod sse;
@@ -31,6 +34,7 @@ pub use assemble::{
     AnthropicStreamAssembler, AssembledResponse, OllamaStreamAssembler, OpenAiStreamAssembler,
     RawToolCall, ReasoningFallback,
 };
+pub use encode::{AnthropicEventEncoder, OpenAiChunkEncoder};
 pub use ndjson::NdjsonDecoder;
 pub use sse::{error_from_payload, in_stream_error, SseDecoder, SseEvent, SseFrame};
 pub use stream::{ndjson_values, sse_frames, Decoded, IncrementalDecoder};

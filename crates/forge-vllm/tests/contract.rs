@@ -789,3 +789,21 @@ async fn streamed_object_fragment_is_a_call_not_a_crash() {
         call(json!({"city": "Paris"}), None)
     );
 }
+
+#[test]
+fn recommended_sampling_needs_a_known_pinned_model() {
+    let unpinned =
+        VllmClient::new(VllmConfig::new("http://127.0.0.1:1/v1").recommended_sampling(true));
+    assert!(matches!(
+        unpinned,
+        Err(forge_types::ForgeError::InvalidInput { .. })
+    ));
+    let unknown = VllmClient::new(
+        VllmConfig::new("http://127.0.0.1:1/v1")
+            .model("org/nonexistent-model")
+            .recommended_sampling(true),
+    );
+    assert!(
+        matches!(unknown, Err(forge_types::ForgeError::UnsupportedModel { model }) if model == "nonexistent-model")
+    );
+}

@@ -341,7 +341,7 @@ fn write_buildinfo(
     let path = installed.with_extension("buildinfo");
     let info = format!(
         "built_at={}\nbuilt_by=cargo xtask setup\nrecipe={RECIPE}\nsource={}\nggml_native={GGML_NATIVE}\n\
-         cpu_flags={CPU_FLAGS}\njobs={jobs}\nbuild_seconds={}\ncompile_seconds={}\nversion: {version}\n",
+         cpu_flags={CPU_FLAGS}\njobs={jobs}\nbuild_seconds={}\ncompile_seconds={}\n{version}\n",
         utc_timestamp(built_at.as_secs()),
         source.display(),
         total.as_secs(),

@@ -77,7 +77,9 @@ impl LlamaServer {
         loop {
             if let Some(status) = self.child.try_wait().context("polling llama-server")? {
                 bail!(
-                    "{} llama-server exited ({status}) before it was healthy; last lines of {}:\n{}",
+                    "{} llama-server exited ({status}) before it was healthy; last lines of {}:\n{}\n\
+                     (a crash while loading usually means the binary does not suit this CPU: delete \
+                     its .buildinfo to make `cargo xtask setup` rebuild it, or set FORGE_LLAMA_SERVER)",
                     self.name,
                     self.log.display(),
                     tail_lines(&self.log, 40)

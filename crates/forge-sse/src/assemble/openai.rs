@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use forge_types::wire::openai::{ChatCompletionChunk, ChunkToolCall};
+use forge_types::wire::openai::{ChunkChoice, ChunkToolCall, Usage};
 use forge_types::{BackendError, Completion, StreamChunk};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{AssembledResponse, RawToolCall, ReasoningFallback};
@@ -62,6 +63,18 @@ pub struct OpenAiStreamAssembler {
     finish_reason: Option<String>,
     done: bool,
     fallback: ReasoningFallback,
+}
+
+/// The members of a `chat.completion.chunk` the assembler reads; the rest (id, model, timings, …)
+/// is skipped without being allocated, which is most of a llama-server chunk's bytes.
+#[derive(Deserialize)]
+struct ChunkPayload {
+    #[serde(default)]
+    choices: Vec<ChunkChoice>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    error: Option<Value>,
 }
 
 #[derive(Debug, Default)]
@@ -136,7 +149,7 @@ impl OpenAiStreamAssembler {
                 }),
             );
         }
-        let chunk: ChatCompletionChunk =
+        let chunk: ChunkPayload =
             serde_json::from_str(&event.data).map_err(|err| BackendError::InvalidResponse {
                 problem: format!("stream payload is not a chat.completion.chunk ({err})"),
                 body_excerpt: BackendError::excerpt(&event.data),

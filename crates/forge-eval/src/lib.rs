@@ -25,6 +25,11 @@
 //! assert_eq!(basic.validate(&last_args.expect("at least one call")), Ok(true));
 //! ```
 
+pub mod metrics;
+pub mod preset;
 pub mod py;
 pub mod reference;
+pub mod row;
 pub mod scenario;
+pub mod significance;
+pub mod stats;

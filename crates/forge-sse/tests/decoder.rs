@@ -147,6 +147,21 @@ fn sse_rules() {
             vec![event(None, "a")],
         ),
         (
+            "leading byte-order mark dropped",
+            b"\xEF\xBB\xBFdata: a\n\n",
+            vec![event(None, "a")],
+        ),
+        (
+            "byte-order mark only at the start",
+            b"data: \xEF\xBB\xBFa\n\n",
+            vec![event(None, "\u{feff}a")],
+        ),
+        (
+            "incomplete byte-order mark is data",
+            b"\xEF\xBBdata: a\n\n",
+            vec![],
+        ),
+        (
             "colon inside value kept",
             b"data: {\"a\": \"b:c\"}\n\n",
             vec![event(None, "{\"a\": \"b:c\"}")],

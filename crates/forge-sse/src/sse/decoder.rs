@@ -24,7 +24,8 @@ pub enum SseFrame {
 ///
 /// Follows the WHATWG event-stream rules: lines end at LF, CRLF or CR; a blank line dispatches the
 /// event; `data:` lines are joined with `"\n"`; one space after the colon is dropped; comment lines
-/// (`: ping`), `id:` and `retry:` are ignored; an event without any `data:` line is not dispatched.
+/// (`: ping`), `id:` and `retry:` are ignored; an event without any `data:` line is not dispatched;
+/// a byte-order mark opening the stream is dropped.
 /// The output is the same for every way the bytes are split into chunks, including splits inside
 /// a UTF-8 character or between CR and LF. Invalid UTF-8 in data becomes U+FFFD.
 ///
@@ -44,8 +45,51 @@ pub enum SseFrame {
 /// ```
 #[derive(Debug, Default)]
 pub struct SseDecoder {
+    bom: BomSkipper,
     lines: LineSplitter,
     event: EventBuilder,
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Drops one UTF-8 byte-order mark at the very start of the stream, even when it arrives split
+/// over several chunks.
+#[derive(Debug, Default)]
+struct BomSkipper {
+    seen: usize,
+    decided: bool,
+}
+
+impl BomSkipper {
+    /// The part of `chunk` that is not BOM, plus any BOM prefix held back that turned out not to
+    /// be one.
+    fn strip<'a>(&mut self, chunk: &'a [u8]) -> (&'static [u8], &'a [u8]) {
+        if self.decided {
+            return (&[], chunk);
+        }
+        let mut matched = 0;
+        while matched < chunk.len() && self.seen + matched < BOM.len() {
+            if chunk[matched] != BOM[self.seen + matched] {
+                self.decided = true;
+                return (&BOM[..self.seen], chunk);
+            }
+            matched += 1;
+        }
+        self.seen += matched;
+        if self.seen == BOM.len() {
+            self.decided = true;
+        }
+        (&[], &chunk[matched..])
+    }
+
+    /// At the end: a BOM prefix held back that never completed is data.
+    fn held_back(&self) -> &'static [u8] {
+        if self.decided {
+            &[]
+        } else {
+            &BOM[..self.seen]
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -64,9 +108,12 @@ impl SseDecoder {
     /// Feeds the next chunk of the body; returns the frames it completed.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<SseFrame> {
         let mut frames = Vec::new();
+        let (held_back, chunk) = self.bom.strip(chunk);
         let event = &mut self.event;
-        self.lines
-            .push(chunk, |line| event.take_line(line, &mut frames));
+        for piece in [held_back, chunk] {
+            self.lines
+                .push(piece, |line| event.take_line(line, &mut frames));
+        }
         frames
     }
 
@@ -79,6 +126,10 @@ impl SseDecoder {
     pub fn finish(self) -> Vec<SseFrame> {
         let mut frames = Vec::new();
         let mut event = self.event;
+        let mut lines = self.lines;
+        lines.push(self.bom.held_back(), |line| {
+            event.take_line(line, &mut frames)
+        });
         event.dispatch(&mut frames);
         frames
     }

@@ -66,12 +66,27 @@ pub(crate) fn located_json_calls(
 ) -> Vec<(usize, ToolCall)> {
     top_level_spans(index)
         .into_iter()
+        .filter(|&(open, close)| may_be_a_call(&text[open..=close]))
         .filter_map(|(open, close)| {
             let candidate = serde_json::from_str::<Value>(&text[open..=close]).ok()?;
             call_from_object(&candidate, tools).map(|call| (open, call))
         })
         .collect()
 }
+
+/// A cheap test before the JSON parser: the span must look like an object (a key or `}`
+/// after the brace) and mention a key that can name a tool. Code blocks, prose in braces and
+/// ordinary JSON results are skipped without building a value. (A key spelled with escapes,
+/// `"\u0074ool"`, is therefore not recognised; models do not write that.)
+fn may_be_a_call(span: &str) -> bool {
+    let after_brace = span[1..].trim_start_matches([' ', '\t', '\n', '\r']);
+    matches!(after_brace.as_bytes().first(), Some(b'"' | b'}'))
+        && NAME_KEYS
+            .iter()
+            .any(|key| memchr::memmem::find(span.as_bytes(), key.as_bytes()).is_some())
+}
+
+const NAME_KEYS: [&str; 3] = ["\"tool\"", "\"name\"", "\"function\""];
 
 /// Reads a parsed candidate as a call to one of `tools`, if it is one.
 pub(crate) fn call_from_object(candidate: &Value, tools: &[ToolSpec]) -> Option<ToolCall> {

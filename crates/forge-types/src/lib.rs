@@ -36,7 +36,7 @@ mod tool;
 mod usage;
 pub mod wire;
 
-pub use error::{BackendError, ForgeError, TimeoutPhase, ToolResolutionError};
+pub use error::{BackendError, ForgeError, TimeoutPhase, ToolResolutionError, BODY_EXCERPT_CHARS};
 pub use ids::{CallId, CallIdGenerator};
 pub use message::{ApiFormat, Message, MessageMeta, MessageRole, MessageType, ToolCallInfo};
 pub use response::{Completion, LlmResponse, TextResponse, ToolCall};

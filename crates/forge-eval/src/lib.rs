@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod preset;
 pub mod py;
 pub mod reference;
+pub mod report;
 pub mod row;
 pub mod scenario;
 pub mod significance;

@@ -12,7 +12,7 @@ mod process;
 mod real_tier;
 mod setup;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
@@ -83,11 +83,22 @@ fn no_arguments(command: &str, rest: &[String]) -> Result<()> {
 }
 
 /// The repository root: the parent of this crate's folder.
+///
+/// `cargo run` sets `CARGO_MANIFEST_DIR` for the process; that is preferred over the compile-time
+/// value, which goes stale when two checkouts share one target folder (cargo then reuses the binary).
 fn repo_root() -> Result<PathBuf> {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     let root = manifest_dir
         .parent()
         .context("xtask's manifest folder has no parent")?;
+    if !root.join("Cargo.toml").is_file() {
+        bail!(
+            "{} is not the repository root (no Cargo.toml)",
+            root.display()
+        );
+    }
     Ok(root.to_path_buf())
 }
 

@@ -34,6 +34,7 @@ environment:
   FORGE_LLAMA_SERVER   use this llama-server binary instead of finding or building one
   FORGE_MODEL          use this GGUF model instead of SmolLM2-135M-Instruct
   FORGE_SKIP_REAL=1    skip the real llama-server tier in `test`
+  FORGE_TEST_RUNNER    `nextest` or `cargo-test` (default: nextest when `cargo nextest` runs)
 ";
 
 fn main() {

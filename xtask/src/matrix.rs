@@ -121,6 +121,17 @@ fn nextest_available(repo_root: &Path) -> bool {
     output_if_success(&mut cargo_in(repo_root, &["nextest", "--version"])).is_some()
 }
 
+/// Whether to run tests with nextest: `FORGE_TEST_RUNNER` (`nextest` or `cargo-test`) if set, else
+/// nextest when `cargo nextest` runs.
+fn choose_nextest(repo_root: &Path) -> Result<bool> {
+    match std::env::var("FORGE_TEST_RUNNER").ok().as_deref() {
+        None | Some("") => Ok(nextest_available(repo_root)),
+        Some("nextest") => Ok(true),
+        Some("cargo-test") => Ok(false),
+        Some(other) => bail!("FORGE_TEST_RUNNER={other}: expected `nextest` or `cargo-test`"),
+    }
+}
+
 /// Every workspace package with a library target, except the automation and integration-test crates.
 fn library_crates(repo_root: &Path) -> Result<Vec<String>> {
     let metadata = stdout_if_success(&mut cargo_in(
@@ -191,11 +202,11 @@ pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
         cargo_in(repo_root, &["test", "--workspace", "--no-run"]),
     );
 
-    let use_nextest = nextest_available(repo_root);
+    let use_nextest = choose_nextest(repo_root)?;
     let runner = if use_nextest {
         "cargo nextest"
     } else {
-        "cargo test (cargo nextest not found)"
+        "cargo test (cargo nextest not found or FORGE_TEST_RUNNER=cargo-test)"
     };
     println!("\n[test] test runner: {runner}");
     if built {

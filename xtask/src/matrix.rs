@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::counts::{parse_libtest, parse_nextest, TestCounts};
 use crate::process::{describe, output_if_success, run_echoing, stdout_if_success};
-use crate::real_tier::{run_real_tests, RealServers};
+use crate::real_tier::{run_real_tests, stop_servers_on_signal, RealServers};
 use crate::setup;
 
 /// Packages that are not library crates of the product: they get no `cargo check -p` of their own.
@@ -329,12 +329,14 @@ fn run_real_tier(matrix: &mut Matrix, repo_root: &Path, built: bool, use_nextest
 
     println!("\n==> {TIER}");
     let tier_started = Instant::now();
-    let outcome = RealServers::start(&setup).and_then(|servers| {
-        let result = run_real_tests(repo_root, &setup, &servers, use_nextest);
-        // Stop the servers before reporting, so their "stopped" lines come before the summary.
-        drop(servers);
-        result
-    });
+    let outcome = stop_servers_on_signal()
+        .and_then(|()| RealServers::start(&setup))
+        .and_then(|servers| {
+            let result = run_real_tests(repo_root, &setup, &servers, use_nextest);
+            // Stop the servers before reporting, so their "stopped" lines come before the summary.
+            drop(servers);
+            result
+        });
     let elapsed = tier_started.elapsed();
     match outcome {
         Ok((status, output)) => {

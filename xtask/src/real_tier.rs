@@ -5,6 +5,7 @@ use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,48 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
 /// Real-tier tests are ignored tests whose name (or last path segment) starts with `real_`.
 pub const NEXTEST_FILTER: &str = "test(/(^|::)real_/)";
 const LIBTEST_NAME_FILTER: &str = "real_";
+
+/// Process ids of the running llama-servers, for the signal handler.
+static RUNNING_SERVERS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// On Ctrl-C, SIGTERM or SIGHUP, stops the llama-servers we started before exiting: `Drop` does not
+/// run when a signal ends the process, and SIGTERM (unlike a terminal's Ctrl-C) reaches only us.
+pub fn stop_servers_on_signal() -> Result<()> {
+    ctrlc::set_handler(|| {
+        let pids = match RUNNING_SERVERS.lock() {
+            Ok(pids) => pids.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        for pid in pids {
+            let stopped = Command::new("kill")
+                .arg(pid.to_string())
+                .stdin(Stdio::null())
+                .status();
+            match stopped {
+                Ok(status) if status.success() => {
+                    eprintln!("[real] interrupted: stopped llama-server pid {pid}")
+                }
+                _ => eprintln!("[real] interrupted: could not stop llama-server pid {pid}"),
+            }
+        }
+        std::process::exit(130);
+    })
+    .context("cannot install the signal handler that stops llama-servers")
+}
+
+fn register_running(pid: u32) {
+    let mut pids = RUNNING_SERVERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    pids.push(pid);
+}
+
+fn unregister_running(pid: u32) {
+    let mut pids = RUNNING_SERVERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    pids.retain(|running| *running != pid);
+}
 
 /// A llama-server child process, killed when dropped so no run leaves one behind, even on error.
 pub struct LlamaServer {
@@ -58,6 +101,7 @@ impl LlamaServer {
             .stderr(log_file)
             .spawn()
             .with_context(|| format!("cannot start {}", setup.llama_server.path.display()))?;
+        register_running(child.id());
         Ok(Self {
             name,
             child,
@@ -118,6 +162,7 @@ impl Drop for LlamaServer {
         if self.child.wait().is_ok() {
             println!("[real] stopped {} llama-server ({})", self.name, self.url());
         }
+        unregister_running(self.child.id());
     }
 }
 
@@ -234,6 +279,7 @@ pub fn run_real_tests(
 /// `cargo xtask real-server`: runs the servers in the foreground until Ctrl-C, for running real tests
 /// by hand.
 pub fn serve_until_interrupted(repo_root: &Path) -> Result<()> {
+    stop_servers_on_signal()?;
     let setup = setup::prepare(repo_root)?;
     let mut servers = RealServers::start(&setup)?;
     println!("\n# real-tier environment; Ctrl-C stops the servers");

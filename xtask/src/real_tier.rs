@@ -71,16 +71,19 @@ pub struct LlamaServer {
     child: Child,
     address: SocketAddr,
     log: PathBuf,
+    /// Whether the log shows something worth reading after the run (the server failed to come up).
+    keep_log: bool,
 }
 
 impl LlamaServer {
-    /// Starts llama-server on a free loopback port with its output in `<cache>/logs/real-tier-NAME.log`.
+    /// Starts llama-server on a free loopback port with its output in
+    /// `<cache>/logs/real-tier-PID-NAME.log` (the xtask's pid, so concurrent runs keep apart).
     fn spawn(setup: &RealSetup, name: &'static str, extra_args: &[&str]) -> Result<Self> {
         let address = free_loopback_address()?;
         let log = setup
             .cache
             .dir("logs")?
-            .join(format!("real-tier-{name}.log"));
+            .join(format!("real-tier-{}-{name}.log", std::process::id()));
         let log_file =
             File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
         let mut command = Command::new(&setup.llama_server.path);
@@ -107,6 +110,7 @@ impl LlamaServer {
             child,
             address,
             log,
+            keep_log: false,
         })
     }
 
@@ -117,6 +121,12 @@ impl LlamaServer {
 
     /// Waits until `GET /health` answers 200; fails at once if the process exits.
     fn wait_until_healthy(&mut self, timeout: Duration) -> Result<Duration> {
+        let waited = self.poll_health(timeout);
+        self.keep_log = waited.is_err();
+        waited
+    }
+
+    fn poll_health(&mut self, timeout: Duration) -> Result<Duration> {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().context("polling llama-server")? {
@@ -153,16 +163,34 @@ impl LlamaServer {
 
 impl Drop for LlamaServer {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            // A test server holds no state worth a graceful shutdown.
-            if let Err(error) = self.child.kill() {
-                eprintln!("[real] cannot stop {} llama-server: {error}", self.name);
+        match self.child.try_wait() {
+            Ok(None) => {
+                // A test server holds no state worth a graceful shutdown.
+                if let Err(error) = self.child.kill() {
+                    eprintln!("[real] cannot stop {} llama-server: {error}", self.name);
+                }
+                if self.child.wait().is_ok() {
+                    println!("[real] stopped {} llama-server ({})", self.name, self.url());
+                }
+            }
+            Ok(Some(status)) => {
+                eprintln!(
+                    "[real] {} llama-server had already exited ({status}); its log: {}",
+                    self.name,
+                    self.log.display()
+                );
+                self.keep_log = true;
+            }
+            Err(error) => {
+                eprintln!("[real] cannot poll {} llama-server: {error}", self.name);
+                self.keep_log = true;
             }
         }
-        if self.child.wait().is_ok() {
-            println!("[real] stopped {} llama-server ({})", self.name, self.url());
-        }
         unregister_running(self.child.id());
+        if !self.keep_log {
+            // The log of a server that ran and was stopped by us is noise; a failure keeps it.
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
 }
 

@@ -86,10 +86,12 @@ pub(crate) fn convert_messages(messages: &[Value]) -> Result<Converted, Conversi
                         .unwrap_or_default();
                     let input = match decode_arguments(call.pointer("/function/arguments")) {
                         ArgumentsOutcome::Object(args) => Value::Object(args),
-                        failed => return Err(ConversionError(format!(
+                        failed => {
+                            return Err(ConversionError(format!(
                             "message {position}: tool call {name:?} has unusable arguments ({})",
                             failed.problem().unwrap_or_default()
-                        ))),
+                        )))
+                        }
                     };
                     blocks
                         .push(json!({"type": "tool_use", "id": id, "name": name, "input": input}));

@@ -476,6 +476,16 @@ impl ProxyConfig {
         })
     }
 
+    /// Parses and validates a command line (`args[0]` is the program name), as the binary does.
+    pub fn from_args<I, T>(args: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let cli = Cli::try_parse_from(args).map_err(|e| ConfigError(e.to_string()))?;
+        Self::from_cli(&cli)
+    }
+
     /// `http://<host>:<port>` as configured.
     pub fn url(&self) -> String {
         format!("http://{}:{}", self.host, self.port)

@@ -81,6 +81,7 @@ async fn bypass(
         passthrough: request.passthrough,
         raw_openai_tools: None,
         inbound_anthropic_body: request.raw.anthropic_body,
+        ..InferenceRequest::default()
     };
     let completion = client.send(&call).await?;
     let response = match completion.response {

@@ -172,7 +172,7 @@ pub fn anthropic_frames(
 /// `[DONE]`.
 pub fn openai_error_frames(error: &ProxyError, model: &str) -> Vec<String> {
     OpenAiChunkEncoder::new(ids::chat_completion_id(), model)
-        .error(&error.to_string(), error.code())
+        .error(&error.to_string(), "proxy_error")
 }
 
 /// How an Anthropic stream that already answered 200 reports `error`: `event: error`, the last

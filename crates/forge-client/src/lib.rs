@@ -30,11 +30,17 @@
 //! assert!(apply_sampling_defaults("no-such-model", true).is_err());
 //! ```
 
+mod constrained;
 mod http;
 pub mod openai_shape;
 pub mod sampling_defaults;
 mod stream;
 
+pub use constrained::{
+    constrained_stream, constraint_in, decode_constrained_completion, hide_constrained_text,
+    resolve_constrained_text,
+};
+pub use forge_toolparse::{ConstraintDialect, ToolConstraint};
 pub use http::{join_url, HttpBackend, HttpConfig, RawResponse};
 pub use stream::{openai_chunk_stream, FrameStream, ReasoningDeltas};
 
@@ -42,10 +48,8 @@ use forge_types::{
     ApiFormat, BackendError, Completion, JsonObject, SamplingParams, StreamChunk, ToolSpec,
 };
 
-/// Everything one model call needs. Built by the engine; `Default` so fields can be added later.
-///
-/// Room is left for a `constraint` field (constrained decoding, issue #8): it will be added here
-/// as an `Option`, with a capability query on [`LlmClient`] that defaults to "unsupported".
+/// Everything one model call needs. Built by the engine; `Default` so fields can be added later
+/// (construct it with `..Default::default()`).
 #[derive(Debug, Clone, Default)]
 pub struct InferenceRequest {
     /// The conversation, already wire-shaped for the client's [`LlmClient::api_format`].
@@ -61,6 +65,15 @@ pub struct InferenceRequest {
     pub raw_openai_tools: Option<Vec<serde_json::Value>>,
     /// The inbound Anthropic body for the verbatim path; every other client ignores it.
     pub inbound_anthropic_body: Option<JsonObject>,
+    /// Constrain decoding to exactly one call of one of [`tools`](Self::tools) (or the
+    /// constraint's synthetic text tool). Set only when [`LlmClient::constraint_dialect`] is
+    /// `Some` and the constraint was built for that dialect; a client given a constraint of
+    /// another dialect ignores it with a warning.
+    ///
+    /// Under a JSON-schema constraint the model's answer is JSON text in the content, which the
+    /// client decodes back into one call (or, for the synthetic text tool, into text), and a
+    /// stream forwards no text deltas: the JSON is not meant for a reader.
+    pub constraint: Option<ToolConstraint>,
 }
 
 /// The stream a client returns from [`LlmClient::send_stream`].
@@ -87,4 +100,10 @@ pub trait LlmClient: Send + Sync + std::fmt::Debug {
 
     /// The backend's context window in tokens, when it can tell.
     async fn context_length(&self) -> Result<Option<u64>, BackendError>;
+
+    /// How this backend constrains decoding to a tool call, or `None` when it cannot (the
+    /// default): the engine then never sets [`InferenceRequest::constraint`].
+    fn constraint_dialect(&self) -> Option<ConstraintDialect> {
+        None
+    }
 }

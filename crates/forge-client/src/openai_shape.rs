@@ -6,7 +6,7 @@
 //! [`ResponseParts`]; a stream assembler yields the same parts; [`ResponseParts::resolve`] turns
 //! either into the final [`Completion`] under one policy.
 
-use forge_toolparse::{decode_arguments, extract_thinking, ArgumentsOutcome};
+use forge_toolparse::{decode_arguments, extract_thinking, ArgumentsOutcome, ToolConstraint};
 use forge_types::{BackendError, Completion, LlmResponse, TextResponse, TokenUsage, ToolCall};
 use serde_json::{Map, Value};
 
@@ -95,6 +95,27 @@ impl ResponseParts {
         Completion {
             response,
             usage: self.usage,
+        }
+    }
+
+    /// [`resolve`](Self::resolve), or under a constraint: when the backend returned no native
+    /// call, the visible text is the constrained JSON and decodes into one call
+    /// ([`resolve_constrained_text`](crate::resolve_constrained_text)). Native calls (a backend
+    /// that answered natively despite the constraint) resolve as usual.
+    pub fn resolve_with(
+        self,
+        policy: ReasoningPolicy,
+        constraint: Option<&ToolConstraint>,
+    ) -> Completion {
+        match constraint {
+            Some(constraint) if self.tool_calls.is_empty() => {
+                let (text, reasoning) = self.split_reasoning(policy);
+                Completion {
+                    response: crate::resolve_constrained_text(constraint, text, reasoning),
+                    usage: self.usage,
+                }
+            }
+            _ => self.resolve(policy),
         }
     }
 }

@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::constraint::{constraint_for, ConstraintPolicy};
 use crate::error_tracker::ErrorTracker;
 use crate::fold::{fold_and_serialize, strip_raw_reasoning, ReasoningReplay};
 use crate::nudge::{meta_at, Nudge};
@@ -53,6 +54,8 @@ pub struct InferenceOptions {
     pub raw: RawInbound,
     /// How much captured reasoning the backend sees again.
     pub reasoning_replay: ReasoningReplay,
+    /// Which attempts ask the backend to constrain decoding to one tool call.
+    pub constraint_policy: ConstraintPolicy,
 }
 
 /// Everything the attempts of one [`run_inference`] call produced besides the final answer.
@@ -218,6 +221,8 @@ pub async fn run_inference(
         });
     let format = call.client.api_format();
     let step = call.options.step_index;
+    // Built on the first constrained attempt: the tools do not change between attempts.
+    let mut constraint: Option<Option<forge_client::ToolConstraint>> = None;
 
     for attempt in 0..attempt_limit {
         if call.cancel.is_cancelled() {
@@ -252,6 +257,13 @@ pub async fn run_inference(
             messages.push(json!({"role": "user", "content": warning.text}));
             log.new_messages.push(warning.to_message(step));
         }
+        let attempt_constraint = if call.options.constraint_policy.constrains_attempt(attempt) {
+            constraint
+                .get_or_insert_with(|| constraint_for(call.client, call.validator.tools()))
+                .clone()
+        } else {
+            None
+        };
         let request = InferenceRequest {
             messages,
             tools: call.validator.tools().to_vec(),
@@ -267,6 +279,7 @@ pub async fn run_inference(
             } else {
                 None
             },
+            constraint: attempt_constraint,
         };
 
         let Completion { response, usage } = match send(&mut call, &request).await {
@@ -387,6 +400,18 @@ fn failure_transcript(
     let mut out = Vec::new();
     let at = |kind: MessageType| meta_at(kind, Some(step));
     match response {
+        LlmResponse::Text(text) if !nudge.rescued_calls().is_empty() => {
+            // Calls rescued from the text were at fault: answer them on the tool channel.
+            if let Some(reasoning) = text.reasoning.as_deref().filter(|r| !r.is_empty()) {
+                out.push(Message::assistant(reasoning, at(MessageType::Reasoning)));
+            }
+            let infos = call_infos(nudge.rescued_calls(), || ids.next_id());
+            out.push(Message::tool_calls(
+                infos.clone(),
+                at(MessageType::ToolCall),
+            ));
+            out.extend(nudge.delivery(&infos, Some(step)));
+        }
         LlmResponse::Text(text) => {
             if let Some(reasoning) = text.reasoning.as_deref().filter(|r| !r.is_empty()) {
                 out.push(Message::assistant(reasoning, at(MessageType::Reasoning)));
@@ -422,6 +447,7 @@ fn failure_transcript(
 
 fn failure_reason(response: &LlmResponse, nudge: &Nudge) -> String {
     match response {
+        LlmResponse::Text(_) if !nudge.rescued_calls().is_empty() => nudge.content().to_owned(),
         LlmResponse::Text(_) => "the last response was text, not a tool call".to_owned(),
         LlmResponse::ToolCalls(calls) if calls.is_empty() => {
             "the last response was an empty tool-call batch".to_owned()

@@ -99,6 +99,7 @@
 //! assert!(history[3].content.starts_with("[StepEnforcementError] You cannot call answer yet."));
 //! ```
 
+mod constraint;
 mod enforcer;
 mod engine;
 mod error_tracker;
@@ -110,6 +111,7 @@ mod sink;
 mod steps;
 mod validator;
 
+pub use constraint::ConstraintPolicy;
 pub use enforcer::{
     Gate, StepEnforcer, DEFAULT_MAX_PREMATURE_ATTEMPTS, DEFAULT_MAX_PREREQ_VIOLATIONS,
 };
@@ -124,12 +126,13 @@ pub use facade::{
 };
 pub use fold::{fold_and_serialize, strip_raw_reasoning, ReasoningReplay};
 pub use nudge::{
-    prerequisite_nudge, retry_nudge, step_nudge, unknown_tool_nudge, Nudge, NudgeKind,
-    RETRY_NUDGE_TEXT,
+    invalid_arguments_nudge, prerequisite_nudge, retry_nudge, step_nudge, unknown_tool_nudge,
+    Nudge, NudgeKind, RETRY_NUDGE_TEXT,
 };
 pub use respond::{
-    partition_respond_calls, respond_message, respond_spec, RESPOND_DESCRIPTION, RESPOND_TOOL_NAME,
+    partition_respond_calls, respond_message, respond_spec, RESPOND_DESCRIPTION,
+    RESPOND_MESSAGE_FIELD, RESPOND_TOOL_NAME,
 };
 pub use sink::{ChunkSink, FnSink, SinkClosed};
 pub use steps::{PrerequisiteCheck, StepTracker};
-pub use validator::{ResponseValidator, RetryNudgeFn, Validation};
+pub use validator::{ResponseValidator, RetryNudgeFn, Validation, DEFAULT_ARGUMENT_VALIDATION};

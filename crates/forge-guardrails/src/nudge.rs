@@ -3,7 +3,7 @@
 //! The texts are wire content: they enter the conversation the model sees, so they are kept
 //! byte-identical to the reference (`prompts/nudges.py` at v0.7.3).
 
-use forge_types::{Message, MessageMeta, MessageRole, MessageType, ToolCallInfo};
+use forge_types::{Message, MessageMeta, MessageRole, MessageType, ToolCall, ToolCallInfo};
 
 /// The fixed retry text sent after a response that was not a valid tool call.
 pub const RETRY_NUDGE_TEXT: &str = "Your previous response was not a valid tool call. You must respond with a tool call, not free text. Please try again with a valid tool call.";
@@ -49,6 +49,19 @@ pub fn prerequisite_nudge<S: AsRef<str>>(tool: &str, missing: &[S]) -> String {
     )
 }
 
+/// `Arguments of {tool} are invalid: {problems}. Fix the arguments and call {tool} again.`
+///
+/// Each problem names the field (a JSON pointer into the arguments, `/` for the object itself)
+/// and the schema rule it breaks.
+pub fn invalid_arguments_nudge<S: AsRef<str>>(tool: &str, problems: &[S]) -> String {
+    let problems = problems
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join("; ");
+    format!("Arguments of {tool} are invalid: {problems}. Fix the arguments and call {tool} again.")
+}
+
 fn join<S: AsRef<str>>(names: &[S]) -> String {
     names
         .iter()
@@ -68,6 +81,8 @@ pub enum NudgeKind {
     Step,
     /// A tool was called before its prerequisites were met.
     Prerequisite,
+    /// A call's arguments do not satisfy its tool's parameters schema.
+    InvalidArguments,
 }
 
 impl NudgeKind {
@@ -79,13 +94,14 @@ impl NudgeKind {
             Self::UnknownTool => "unknown_tool",
             Self::Step => "step",
             Self::Prerequisite => "prerequisite",
+            Self::InvalidArguments => "invalid_arguments",
         }
     }
 
     /// The history tag of the message(s) that carry this nudge.
     pub fn message_type(self) -> MessageType {
         match self {
-            Self::Retry | Self::UnknownTool => MessageType::RetryNudge,
+            Self::Retry | Self::UnknownTool | Self::InvalidArguments => MessageType::RetryNudge,
             Self::Step => MessageType::StepNudge,
             Self::Prerequisite => MessageType::PrerequisiteNudge,
         }
@@ -100,7 +116,9 @@ impl NudgeKind {
     pub fn role(self) -> MessageRole {
         match self {
             Self::Retry => MessageRole::User,
-            Self::UnknownTool | Self::Step | Self::Prerequisite => MessageRole::Tool,
+            Self::UnknownTool | Self::Step | Self::Prerequisite | Self::InvalidArguments => {
+                MessageRole::Tool
+            }
         }
     }
 
@@ -111,6 +129,7 @@ impl NudgeKind {
             Self::UnknownTool => "[UnknownTool] ",
             Self::Step => "[StepEnforcementError] ",
             Self::Prerequisite => "[PrerequisiteError] ",
+            Self::InvalidArguments => "[InvalidArguments] ",
         }
     }
 }
@@ -122,12 +141,16 @@ impl NudgeKind {
 /// let mut nudge = Nudge::new(NudgeKind::Retry, "x");
 /// nudge.content = String::from("changed"); // private: a nudge cannot be edited after the fact
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Nudge {
     kind: NudgeKind,
     content: String,
     tier: u8,
+    rescued_calls: Vec<ToolCall>,
 }
+
+// Every field compares totally: tool-call arguments are JSON values, which are `Eq`.
+impl Eq for Nudge {}
 
 impl Nudge {
     /// A nudge of `kind` with tier 0.
@@ -136,7 +159,20 @@ impl Nudge {
             kind,
             content: content.into(),
             tier: 0,
+            rescued_calls: Vec::new(),
         }
+    }
+
+    /// The same nudge answering calls rescued from a text response (a tool-channel nudge about
+    /// a text response has no native calls to answer: these are recorded as the model's calls).
+    pub fn with_rescued_calls(mut self, calls: Vec<ToolCall>) -> Self {
+        self.rescued_calls = calls;
+        self
+    }
+
+    /// The calls rescued from text that this nudge answers (empty unless the response was text).
+    pub fn rescued_calls(&self) -> &[ToolCall] {
+        &self.rescued_calls
     }
 
     /// The same nudge with an escalation tier (meaningful for [`NudgeKind::Step`] only).

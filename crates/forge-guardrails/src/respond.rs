@@ -11,6 +11,9 @@ use serde_json::json;
 /// The tool's name.
 pub const RESPOND_TOOL_NAME: &str = "respond";
 
+/// The one parameter of `respond`: the reply text.
+pub const RESPOND_MESSAGE_FIELD: &str = "message";
+
 /// The tool's description (wire text).
 pub const RESPOND_DESCRIPTION: &str = "Respond to the user with a message. Use this when the user is chatting, asking a question, when you need to ask a clarifying question before proceeding, or when no other tool action is needed. Also use this after completing the user's request to report the result.";
 
@@ -42,7 +45,7 @@ pub fn respond_message(call: &ToolCall) -> Option<&str> {
     if call.tool != RESPOND_TOOL_NAME {
         return None;
     }
-    call.args.get("message")?.as_str()
+    call.args.get(RESPOND_MESSAGE_FIELD)?.as_str()
 }
 
 /// Splits a batch into its `respond` calls and the other calls, each in batch order.

@@ -40,6 +40,7 @@
 //! position, as in Python.
 
 mod arguments;
+mod constraint;
 mod extract;
 mod json_scan;
 mod prompt;
@@ -49,6 +50,10 @@ mod search;
 mod thinking;
 
 pub use arguments::{decode_arguments, decode_arguments_str, ArgumentsOutcome, JsonKind};
+pub use constraint::{
+    build_tool_constraint, ConstrainedOutput, ConstraintDialect, ConstraintOutcome, TextAnswerTool,
+    ToolConstraint, OPENAI_ENVELOPE_FIELD,
+};
 pub use extract::extract_tool_calls;
 pub use prompt::build_tool_prompt;
 pub use rescue::{rescue_tool_calls, RescueFormat, Rescued};

@@ -1,6 +1,6 @@
 //! The `/v1/messages` request body: the verbatim path and the rebuilt path. Pure: no I/O.
 
-use forge_client::InferenceRequest;
+use forge_client::{constraint_in, ConstraintDialect, InferenceRequest, ToolConstraint};
 use forge_types::JsonObject;
 use serde_json::{json, Value};
 
@@ -42,10 +42,40 @@ pub(crate) fn messages_body(
     request: &InferenceRequest,
     settings: BodySettings<'_>,
 ) -> Result<JsonObject, BodyError> {
-    match &request.inbound_anthropic_body {
-        Some(inbound) => verbatim_body(inbound, request, settings),
-        None => rebuilt_body(request, settings),
+    let mut body = match &request.inbound_anthropic_body {
+        Some(inbound) => verbatim_body(inbound, request, settings)?,
+        None => rebuilt_body(request, settings)?,
+    };
+    if let Some(constraint) = constraint_in(request, ConstraintDialect::AnthropicToolChoice) {
+        constrain_tool_choice(&mut body, constraint);
     }
+    Ok(body)
+}
+
+/// Forces exactly one tool call: `tool_choice: {"type": "any", "disable_parallel_tool_use":
+/// true}`, with the constraint's text-answer tool offered so a text answer stays possible.
+/// Anthropic refuses a forced tool choice while extended thinking is on: then the request goes
+/// unconstrained, with a warning.
+fn constrain_tool_choice(body: &mut JsonObject, constraint: &ToolConstraint) {
+    let thinking_on = body
+        .get("thinking")
+        .and_then(|thinking| thinking.get("type"))
+        .is_some_and(|kind| kind != "disabled");
+    if thinking_on {
+        tracing::warn!("extended thinking is on and Anthropic refuses a forced tool choice with it; sending unconstrained");
+        return;
+    }
+    let Some(Value::Array(tools)) = body.get_mut("tools") else {
+        tracing::warn!("no tools in the body to force a choice among; sending unconstrained");
+        return;
+    };
+    if let Some(spec) = constraint.synthetic_text_tool() {
+        tools.push(json!({"name": spec.name, "description": spec.description, "input_schema": spec.parameters}));
+    }
+    body.insert(
+        "tool_choice".into(),
+        json!({"type": "any", "disable_parallel_tool_use": true}),
+    );
 }
 
 /// The caller's own Anthropic body (clean first attempt): everything kept — `cache_control`,

@@ -1,7 +1,12 @@
 //! [`AnthropicClient`]: the [`LlmClient`] for the Anthropic Messages API.
 
-use forge_client::{join_url, ChunkStream, HttpBackend, HttpConfig, InferenceRequest, LlmClient};
+use forge_client::{
+    constraint_in, decode_constrained_completion, join_url, ChunkStream, ConstraintDialect,
+    HttpBackend, HttpConfig, InferenceRequest, LlmClient,
+};
+use forge_types::StreamChunk;
 use forge_types::{ApiFormat, BackendError, Completion, ForgeError, JsonObject};
+use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::body::{messages_body, BodySettings};
@@ -163,7 +168,13 @@ impl LlmClient for AnthropicClient {
         if !response.is_success() {
             return Err(response.http_error());
         }
-        parse_messages_response(&response.body)
+        let completion = parse_messages_response(&response.body)?;
+        Ok(
+            match constraint_in(request, ConstraintDialect::AnthropicToolChoice) {
+                Some(constraint) => decode_constrained_completion(constraint, completion),
+                None => completion,
+            },
+        )
     }
 
     async fn send_stream(&self, request: &InferenceRequest) -> Result<ChunkStream, BackendError> {
@@ -173,7 +184,26 @@ impl LlmClient for AnthropicClient {
             .post_streaming(&self.messages_url, &Value::Object(body))
             .await?
             .map_err(|response| response.http_error())?;
-        Ok(open_stream(bytes))
+        let stream = open_stream(bytes);
+        let Some(constraint) =
+            constraint_in(request, ConstraintDialect::AnthropicToolChoice).cloned()
+        else {
+            return Ok(stream);
+        };
+        // Text deltas stay: they are prose the model may write before its forced call.
+        Ok(stream
+            .map(move |item| match item {
+                Ok(StreamChunk::Final(completion)) => Ok(StreamChunk::Final(
+                    decode_constrained_completion(&constraint, completion),
+                )),
+                other => other,
+            })
+            .boxed())
+    }
+
+    /// `tool_choice: {"type": "any"}` forces one call of an offered tool.
+    fn constraint_dialect(&self) -> Option<ConstraintDialect> {
+        Some(ConstraintDialect::AnthropicToolChoice)
     }
 
     /// Unknown (`None`): the API's window depends on the model and beta flags, and a gateway may

@@ -6,8 +6,9 @@ use std::str::FromStr;
 use forge_client::openai_shape::{decode_chat_completion, ReasoningPolicy, ResponseParts};
 use forge_client::sampling_defaults::apply_sampling_defaults;
 use forge_client::{
-    join_url, openai_chunk_stream, ChunkStream, HttpBackend, HttpConfig, InferenceRequest,
-    LlmClient, RawResponse, ReasoningDeltas,
+    constraint_in, hide_constrained_text, join_url, openai_chunk_stream, ChunkStream,
+    ConstraintDialect, HttpBackend, HttpConfig, InferenceRequest, LlmClient, RawResponse,
+    ReasoningDeltas, ToolConstraint,
 };
 use forge_toolparse::{build_tool_prompt, extract_tool_calls};
 use forge_types::{
@@ -279,11 +280,21 @@ impl LlamaServerClient {
                 body.insert("tools".into(), Value::Array(tools));
             }
         }
+        if let Some(constraint) = self.constraint(request) {
+            body.insert("json_schema".into(), constraint.schema().clone());
+        }
         Value::Object(body)
     }
 
-    fn resolution(&self) -> Resolution {
+    /// The request's constraint, when this server can carry it (llama-server only).
+    fn constraint<'r>(&self, request: &'r InferenceRequest) -> Option<&'r ToolConstraint> {
+        self.constraint_dialect()
+            .and_then(|dialect| constraint_in(request, dialect))
+    }
+
+    fn resolution(&self, request: &InferenceRequest) -> Resolution {
         Resolution {
+            constraint: self.constraint(request).cloned(),
             mode: self.mode,
             policy: if self.think {
                 ReasoningPolicy::LOCAL
@@ -301,14 +312,18 @@ fn server_root(base_url: &str) -> String {
 }
 
 /// How parts become the final response; shared by `send` and `send_stream`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Resolution {
+    constraint: Option<ToolConstraint>,
     mode: ToolMode,
     policy: ReasoningPolicy,
 }
 
 impl Resolution {
     fn resolve(self, parts: ResponseParts, tools: &[ToolSpec]) -> Completion {
+        if let Some(constraint) = &self.constraint {
+            return parts.resolve_with(self.policy, Some(constraint));
+        }
         if self.mode == ToolMode::Native || !parts.tool_calls.is_empty() || tools.is_empty() {
             return parts.resolve(self.policy);
         }
@@ -367,7 +382,7 @@ impl LlmClient for LlamaServerClient {
             return rejected(&response);
         }
         let parts = decode_chat_completion(&response.into_json()?)?;
-        Ok(self.resolution().resolve(parts, &request.tools))
+        Ok(self.resolution(request).resolve(parts, &request.tools))
     }
 
     async fn send_stream(&self, request: &InferenceRequest) -> Result<ChunkStream, BackendError> {
@@ -379,16 +394,31 @@ impl LlmClient for LlamaServerClient {
                 return Ok(stream::once(async { Ok(StreamChunk::Final(completion)) }).boxed());
             }
         };
-        let resolution = self.resolution();
+        let resolution = self.resolution(request);
+        let constrained = resolution.constraint.is_some();
         let deltas = if self.think {
             ReasoningDeltas::Forward
         } else {
             ReasoningDeltas::Drop
         };
         let tools = request.tools.clone();
-        Ok(openai_chunk_stream(frames, deltas, move |parts| {
+        let stream = openai_chunk_stream(frames, deltas, move |parts| {
             Ok(resolution.resolve(parts, &tools))
-        }))
+        });
+        Ok(if constrained {
+            hide_constrained_text(stream)
+        } else {
+            stream
+        })
+    }
+
+    /// llama-server takes a JSON schema in the body's `json_schema` field and compiles it with
+    /// llama.cpp's schema-to-grammar converter; llamafile's older server is not relied on to.
+    fn constraint_dialect(&self) -> Option<ConstraintDialect> {
+        match self.flavor {
+            ServerFlavor::LlamaServer => Some(ConstraintDialect::LlamaCppGrammar),
+            ServerFlavor::Llamafile => None,
+        }
     }
 
     /// `GET {root}/props` → `default_generation_settings.n_ctx` (an integer, or a numeric

@@ -1,6 +1,6 @@
 //! The `/api/chat` request body. Pure: no I/O.
 
-use forge_client::InferenceRequest;
+use forge_client::{constraint_in, ConstraintDialect, InferenceRequest};
 use forge_types::{JsonObject, SamplingParams};
 use serde_json::{json, Value};
 
@@ -39,6 +39,7 @@ pub(crate) struct BodySettings<'a> {
 /// - `tools` only when there are tools.
 /// - Other pass-through fields (`format`, `keep_alive`, `litellm_session_id`, …) are forwarded;
 ///   OpenAI-only ones are dropped with a debug log.
+/// - A tool-call constraint goes in `format` as its JSON schema (over a caller's `format`).
 pub(crate) fn chat_body(request: &InferenceRequest, settings: BodySettings<'_>) -> JsonObject {
     let mut body = JsonObject::new();
     let mut options = JsonObject::new();
@@ -97,6 +98,12 @@ pub(crate) fn chat_body(request: &InferenceRequest, settings: BodySettings<'_>) 
             .map(|spec| spec.to_openai_tool())
             .collect();
         body.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(constraint) = constraint_in(request, ConstraintDialect::OllamaFormat) {
+        if body.contains_key("format") {
+            tracing::warn!("the tool-call constraint replaces the caller's `format`");
+        }
+        body.insert("format".into(), constraint.schema().clone());
     }
     body
 }

@@ -4,7 +4,8 @@ use std::sync::Mutex;
 
 use forge_client::sampling_defaults::apply_sampling_defaults;
 use forge_client::{
-    join_url, ChunkStream, HttpBackend, HttpConfig, InferenceRequest, LlmClient, RawResponse,
+    constrained_stream, constraint_in, decode_constrained_completion, join_url, ChunkStream,
+    ConstraintDialect, HttpBackend, HttpConfig, InferenceRequest, LlmClient, RawResponse,
 };
 use forge_types::{ApiFormat, BackendError, Completion, ForgeError, JsonObject, SamplingParams};
 use serde_json::Value;
@@ -213,7 +214,12 @@ impl LlmClient for OllamaClient {
         }
         let completion = parse_chat_response(&response.body, think)?;
         self.think.mark_resolved();
-        Ok(completion)
+        Ok(
+            match constraint_in(request, ConstraintDialect::OllamaFormat) {
+                Some(constraint) => decode_constrained_completion(constraint, completion),
+                None => completion,
+            },
+        )
     }
 
     async fn send_stream(&self, request: &InferenceRequest) -> Result<ChunkStream, BackendError> {
@@ -241,7 +247,18 @@ impl LlmClient for OllamaClient {
         }
         let bytes = opened.map_err(|response| response.http_error())?;
         self.think.mark_resolved();
-        Ok(open_stream(bytes, think))
+        let stream = open_stream(bytes, think);
+        Ok(
+            match constraint_in(request, ConstraintDialect::OllamaFormat) {
+                Some(constraint) => constrained_stream(constraint.clone(), stream),
+                None => stream,
+            },
+        )
+    }
+
+    /// Ollama's `format` takes a JSON schema, turned into a grammar by the llama.cpp converter.
+    fn constraint_dialect(&self) -> Option<ConstraintDialect> {
+        Some(ConstraintDialect::OllamaFormat)
     }
 
     /// The `num_ctx` this client sends, if set: Ollama runs the model with that window. Without

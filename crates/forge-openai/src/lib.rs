@@ -22,6 +22,10 @@
 //!   over a pass-through `model`), `messages`, `stream`, sampling (per-call value, else the
 //!   client's; unset fields are not written), and `tools` (the caller's verbatim tools on a clean
 //!   first attempt, else forge's specs). Streaming adds `stream_options.include_usage`.
+//! - Constrained decoding ([`InferenceRequest::constraint`]): `response_format: {"type":
+//!   "json_schema", "json_schema": {"name": "tool_call", "strict": true, "schema": …}}` and, when
+//!   tools are sent, `tool_choice: "none"`, so the one call arrives as JSON content, decoded back
+//!   into a call.
 //! - Response: see [`forge_client::openai_shape`]. Reasoning comes only from the reasoning fields
 //!   or inline think tags, never from plain content: for a hosted model, text next to a tool call
 //!   is meant for the user. Text responses have think tags removed.
@@ -33,9 +37,12 @@
 use forge_client::openai_shape::{decode_chat_completion, ReasoningPolicy};
 use forge_client::sampling_defaults::apply_sampling_defaults;
 use forge_client::{
-    join_url, openai_chunk_stream, ChunkStream, HttpBackend, HttpConfig, InferenceRequest,
-    LlmClient, ReasoningDeltas,
+    constraint_in, hide_constrained_text, join_url, openai_chunk_stream, ChunkStream,
+    ConstraintDialect, HttpBackend, HttpConfig, InferenceRequest, LlmClient, ReasoningDeltas,
 };
+
+/// The `json_schema.name` of the constrained `response_format`.
+pub const RESPONSE_FORMAT_NAME: &str = "tool_call";
 use forge_types::{ApiFormat, BackendError, Completion, ForgeError, JsonObject, SamplingParams};
 use serde_json::{json, Value};
 
@@ -152,6 +159,23 @@ impl OpenAiCompatClient {
                 .collect();
             body.insert("tools".into(), Value::Array(tools));
         }
+        if let Some(constraint) = constraint_in(request, ConstraintDialect::OpenAiStrict) {
+            body.insert(
+                "response_format".into(),
+                json!({
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": RESPONSE_FORMAT_NAME,
+                        "strict": true,
+                        "schema": constraint.schema(),
+                    }
+                }),
+            );
+            // The call must come through the schema, not as an unconstrained native call.
+            if body.contains_key("tools") {
+                body.insert("tool_choice".into(), json!("none"));
+            }
+        }
         Value::Object(body)
     }
 }
@@ -169,7 +193,8 @@ impl LlmClient for OpenAiCompatClient {
     async fn send(&self, request: &InferenceRequest) -> Result<Completion, BackendError> {
         let body = self.request_body(request, false);
         let response = self.http.post_json(&self.chat_url, &body).await?;
-        Ok(decode_chat_completion(&response)?.resolve(ReasoningPolicy::HOSTED))
+        let constraint = constraint_in(request, ConstraintDialect::OpenAiStrict);
+        Ok(decode_chat_completion(&response)?.resolve_with(ReasoningPolicy::HOSTED, constraint))
     }
 
     async fn send_stream(&self, request: &InferenceRequest) -> Result<ChunkStream, BackendError> {
@@ -179,11 +204,21 @@ impl LlmClient for OpenAiCompatClient {
             .post_sse(&self.chat_url, &body)
             .await?
             .map_err(|response| response.http_error())?;
-        Ok(openai_chunk_stream(
-            frames,
-            ReasoningDeltas::Forward,
-            |parts| Ok(parts.resolve(ReasoningPolicy::HOSTED)),
-        ))
+        let constraint = constraint_in(request, ConstraintDialect::OpenAiStrict).cloned();
+        let constrained = constraint.is_some();
+        let stream = openai_chunk_stream(frames, ReasoningDeltas::Forward, move |parts| {
+            Ok(parts.resolve_with(ReasoningPolicy::HOSTED, constraint.as_ref()))
+        });
+        Ok(if constrained {
+            hide_constrained_text(stream)
+        } else {
+            stream
+        })
+    }
+
+    /// Strict structured outputs: `response_format` of type `json_schema` with `strict: true`.
+    fn constraint_dialect(&self) -> Option<ConstraintDialect> {
+        Some(ConstraintDialect::OpenAiStrict)
     }
 
     async fn context_length(&self) -> Result<Option<u64>, BackendError> {

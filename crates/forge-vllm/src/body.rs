@@ -1,11 +1,15 @@
 //! The `/chat/completions` request body vLLM receives. Pure: no I/O.
 
-use forge_client::InferenceRequest;
+use forge_client::{constraint_in, ConstraintDialect, InferenceRequest};
 use forge_types::{JsonObject, SamplingParams};
 use serde_json::{json, Value};
 
 /// Keys forge always owns, whatever the caller passed through.
 const FORGE_OWNED: [&str; 5] = ["model", "messages", "stream", "stream_options", "tools"];
+
+/// The body field carrying a tool-call constraint: vLLM's structured outputs (v0.10.2 and
+/// later; the older `guided_json` field was removed in v0.12).
+pub const STRUCTURED_OUTPUTS_FIELD: &str = "structured_outputs";
 
 /// Builds the request body.
 ///
@@ -13,7 +17,8 @@ const FORGE_OWNED: [&str; 5] = ["model", "messages", "stream", "stream_options",
 /// `tool_choice`, …), then forge's `model`, `messages`, `stream` (and `stream_options` when
 /// streaming), the tools (the caller's raw OpenAI tools when given, else ours), `tool_choice:
 /// "auto"` only when tools are sent and the caller chose none, and finally the sampling fields
-/// (per-call values over the instance's).
+/// (per-call values over the instance's), then a tool-call constraint in
+/// [`STRUCTURED_OUTPUTS_FIELD`] as `{"json": <schema>}`.
 pub fn chat_body(
     model: &str,
     request: &InferenceRequest,
@@ -45,6 +50,12 @@ pub fn chat_body(
         body.entry("tool_choice").or_insert_with(|| json!("auto"));
     }
     request.sampling.or(instance_sampling).write_into(&mut body);
+    if let Some(constraint) = constraint_in(request, ConstraintDialect::VllmStructuredOutputs) {
+        body.insert(
+            STRUCTURED_OUTPUTS_FIELD.into(),
+            json!({"json": constraint.schema()}),
+        );
+    }
     body
 }
 

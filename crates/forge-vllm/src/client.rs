@@ -1,7 +1,10 @@
 //! [`VllmClient`]: the [`LlmClient`] for vLLM.
 
 use forge_client::sampling_defaults::apply_sampling_defaults;
-use forge_client::{join_url, ChunkStream, HttpBackend, HttpConfig, InferenceRequest, LlmClient};
+use forge_client::{
+    constrained_stream, constraint_in, decode_constrained_completion, join_url, ChunkStream,
+    ConstraintDialect, HttpBackend, HttpConfig, InferenceRequest, LlmClient,
+};
 use forge_types::{ApiFormat, BackendError, Completion, ForgeError, SamplingParams};
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -182,7 +185,13 @@ impl LlmClient for VllmClient {
         if !response.is_success() {
             return Err(response.http_error());
         }
-        parse_chat_completion(&response.body, self.think)
+        let completion = parse_chat_completion(&response.body, self.think)?;
+        Ok(
+            match constraint_in(request, ConstraintDialect::VllmStructuredOutputs) {
+                Some(constraint) => decode_constrained_completion(constraint, completion),
+                None => completion,
+            },
+        )
     }
 
     async fn send_stream(&self, request: &InferenceRequest) -> Result<ChunkStream, BackendError> {
@@ -196,7 +205,18 @@ impl LlmClient for VllmClient {
             Ok(bytes) => bytes,
             Err(response) => return Err(response.http_error()),
         };
-        Ok(open_stream(bytes, self.think))
+        let stream = open_stream(bytes, self.think);
+        Ok(
+            match constraint_in(request, ConstraintDialect::VllmStructuredOutputs) {
+                Some(constraint) => constrained_stream(constraint.clone(), stream),
+                None => stream,
+            },
+        )
+    }
+
+    /// vLLM structured outputs: `structured_outputs: {"json": <schema>}` in the body.
+    fn constraint_dialect(&self) -> Option<ConstraintDialect> {
+        Some(ConstraintDialect::VllmStructuredOutputs)
     }
 
     async fn context_length(&self) -> Result<Option<u64>, BackendError> {

@@ -25,12 +25,16 @@
 //! assert_eq!(basic.validate(&last_args.expect("at least one call")), Ok(true));
 //! ```
 
+pub mod batch;
 pub mod metrics;
 pub mod preset;
+pub mod progress;
 pub mod py;
 pub mod reference;
 pub mod report;
 pub mod row;
+pub mod run;
 pub mod scenario;
+pub mod scripted;
 pub mod significance;
 pub mod stats;

@@ -85,12 +85,14 @@
 //! # }
 //! ```
 
+mod respond;
 mod runner;
 mod slot_worker;
 mod template;
 mod tool;
 mod workflow;
 
+pub use respond::respond_tool;
 pub use runner::{MessageCallback, RunOutcome, RunRequest, WorkflowRunner, DEFAULT_MAX_ITERATIONS};
 pub use slot_worker::SlotWorker;
 pub use template::{PromptTemplate, TemplateError};

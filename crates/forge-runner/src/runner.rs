@@ -14,8 +14,8 @@ use forge_guardrails::{
     StepEnforcer, DEFAULT_MAX_PREMATURE_ATTEMPTS, DEFAULT_MAX_PREREQ_VIOLATIONS,
 };
 use forge_types::{
-    CallIdGenerator, ForgeError, Message, MessageType, SamplingParams, StreamChunk, ToolCall,
-    ToolCallInfo,
+    CallIdGenerator, ForgeError, JsonObject, Message, MessageType, SamplingParams, StreamChunk,
+    ToolCall, ToolCallInfo,
 };
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
@@ -154,6 +154,7 @@ pub struct WorkflowRunner {
     retry_nudge: Option<RetryNudgeFn>,
     reasoning_replay: ReasoningReplay,
     sampling: SamplingParams,
+    passthrough: JsonObject,
 }
 
 impl fmt::Debug for WorkflowRunner {
@@ -189,6 +190,7 @@ impl WorkflowRunner {
             retry_nudge: None,
             reasoning_replay: ReasoningReplay::default(),
             sampling: SamplingParams::default(),
+            passthrough: JsonObject::new(),
         }
     }
 
@@ -268,6 +270,13 @@ impl WorkflowRunner {
     /// Sampling overrides for every model call.
     pub fn with_sampling(mut self, sampling: SamplingParams) -> Self {
         self.sampling = sampling;
+        self
+    }
+
+    /// Request body fields forge does not own (`max_tokens`, `stop`, …), sent on every model
+    /// call.
+    pub fn with_passthrough(mut self, fields: JsonObject) -> Self {
+        self.passthrough = fields;
         self
     }
 
@@ -374,6 +383,7 @@ impl WorkflowRunner {
                 step_hint: enforcer.summary_hint(),
                 max_attempts: Some(self.max_iterations - iteration),
                 sampling: self.sampling.clone(),
+                passthrough: self.passthrough.clone(),
                 reasoning_replay: self.reasoning_replay,
                 ..InferenceOptions::default()
             };

@@ -1655,3 +1655,27 @@ async fn regression_on_message_reports_failed_attempts_when_the_engine_gives_up(
     assert!(matches!(err, ForgeError::MaxIterations { .. }), "{err:?}");
     assert_eq!(reported.of_type("text_response").len(), 2);
 }
+
+#[tokio::test]
+async fn sampling_and_passthrough_ride_every_model_call() {
+    let client = ScriptedClient::replies(vec![text("x"), c("fetch"), c("submit")]);
+    let sampling = forge_types::SamplingParams {
+        temperature: Some(0.0),
+        seed: Some(7),
+        ..Default::default()
+    };
+    runner(&client)
+        .with_sampling(sampling.clone())
+        .with_passthrough(args(json!({"max_tokens": 64})))
+        .run(&default_workflow(), go())
+        .await
+        .unwrap();
+    let requests = client.requests();
+    assert_eq!(requests.len(), 3);
+    for request in requests {
+        assert_eq!(request.sampling, sampling);
+        assert_eq!(request.passthrough, args(json!({"max_tokens": 64})));
+        let names: Vec<&str> = request.tools.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["fetch", "submit"]);
+    }
+}

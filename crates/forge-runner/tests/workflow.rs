@@ -326,3 +326,24 @@ async fn raw_tools_receive_the_argument_object() {
         .unwrap();
     assert_eq!(out.as_json(), Some(&json!({"k": [1, 2]})));
 }
+
+#[tokio::test]
+async fn respond_tool_returns_its_message() {
+    let tool = forge_runner::respond_tool();
+    assert_eq!(tool.spec(), &forge_guardrails::respond_spec());
+    assert!(tool.prerequisites().is_empty());
+    for message in ["hello world", ""] {
+        let out = tool
+            .call(json_object(json!({ "message": message })).unwrap())
+            .await;
+        assert_eq!(out, Ok(ToolOutput::Text(message.into())));
+    }
+    let missing = tool
+        .call(json_object(json!({})).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        missing.to_content(),
+        "[ToolError] InvalidArguments: respond needs a string argument 'message'"
+    );
+}

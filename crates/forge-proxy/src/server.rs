@@ -370,3 +370,145 @@ async fn forward(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    use forge_client::{ChunkStream, InferenceRequest};
+    use forge_types::{ApiFormat, BackendError, Completion, LlmResponse};
+
+    /// A backend that answers after `delay`, recording how many calls overlap and whether a
+    /// call was abandoned before it finished.
+    #[derive(Debug, Default)]
+    struct SlowClient {
+        delay: Duration,
+        running: AtomicUsize,
+        max_running: AtomicUsize,
+        calls: AtomicUsize,
+        abandoned: AtomicBool,
+    }
+
+    struct CallGuard<'a> {
+        client: &'a SlowClient,
+        finished: bool,
+    }
+
+    impl Drop for CallGuard<'_> {
+        fn drop(&mut self) {
+            self.client.running.fetch_sub(1, Ordering::SeqCst);
+            if !self.finished {
+                self.client.abandoned.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl LlmClient for SlowClient {
+        fn api_format(&self) -> ApiFormat {
+            ApiFormat::OpenAi
+        }
+
+        fn backend_name(&self) -> &'static str {
+            "slow"
+        }
+
+        async fn send(&self, _request: &InferenceRequest) -> Result<Completion, BackendError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_running.fetch_max(now, Ordering::SeqCst);
+            let mut guard = CallGuard {
+                client: self,
+                finished: false,
+            };
+            tokio::time::sleep(self.delay).await;
+            guard.finished = true;
+            Ok(Completion::new(LlmResponse::text("done")))
+        }
+
+        async fn send_stream(
+            &self,
+            _request: &InferenceRequest,
+        ) -> Result<ChunkStream, BackendError> {
+            Err(BackendError::InvalidRequest {
+                problem: "the proxy never streams from the backend".into(),
+            })
+        }
+
+        async fn context_length(&self) -> Result<Option<u64>, BackendError> {
+            Ok(None)
+        }
+    }
+
+    async fn serve(client: Arc<SlowClient>, serialize: bool) -> String {
+        let state = AppState::new(client, HandlerSettings::default()).with_serialization(serialize);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router(Arc::new(state))).await });
+        url
+    }
+
+    fn chat(stream: bool) -> Value {
+        json!({"stream": stream, "messages": [{"role": "user", "content": "hi"}]})
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_client_that_hangs_up_cancels_its_backend_call_in_flight() {
+        for stream in [false, true] {
+            let client = Arc::new(SlowClient {
+                delay: Duration::from_secs(30),
+                ..SlowClient::default()
+            });
+            let url = serve(client.clone(), false).await;
+            let impatient = reqwest::Client::builder()
+                .timeout(Duration::from_millis(300))
+                .build()
+                .unwrap();
+            let outcome = impatient
+                .post(format!("{url}/v1/chat/completions"))
+                .json(&chat(stream))
+                .send()
+                .await;
+            if let Ok(response) = outcome {
+                // Streaming: the head arrived; hang up while the body is pending.
+                assert!(stream);
+                assert!(response.text().await.is_err());
+            }
+            drop(impatient);
+            let mut waited = 0;
+            while !client.abandoned.load(Ordering::SeqCst) && waited < 100 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                waited += 1;
+            }
+            assert!(client.abandoned.load(Ordering::SeqCst), "stream={stream}");
+            assert_eq!(client.running.load(Ordering::SeqCst), 0);
+        }
+    }
+
+    async fn overlapping_requests(serialize: bool) -> usize {
+        let client = Arc::new(SlowClient {
+            delay: Duration::from_millis(200),
+            ..SlowClient::default()
+        });
+        let url = serve(client.clone(), serialize).await;
+        let http = reqwest::Client::new();
+        let requests = (0..3).map(|_| {
+            http.post(format!("{url}/v1/chat/completions"))
+                .json(&chat(false))
+                .send()
+        });
+        for response in futures_util::future::join_all(requests).await {
+            assert_eq!(response.unwrap().status(), 200);
+        }
+        assert_eq!(client.calls.load(Ordering::SeqCst), 3);
+        client.max_running.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn serialization_runs_one_inference_at_a_time_and_concurrency_is_otherwise_free() {
+        assert_eq!(overlapping_requests(true).await, 1);
+        assert_eq!(overlapping_requests(false).await, 3);
+    }
+}

@@ -391,3 +391,34 @@ async fn queued_request_of_a_client_that_left_never_reaches_the_backend() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(h.backend_bodies("/v1/chat/completions").await.len(), 1);
 }
+
+#[tokio::test]
+async fn path1_streaming_request_is_answered_as_sse_from_a_non_streamed_downstream_call() {
+    let h = path1().await;
+    script_at(
+        &h.backend,
+        "/v1/messages",
+        vec![anthropic_tool_use()],
+        false,
+    )
+    .await;
+    let mut request = path1_request();
+    request["stream"] = json!(true);
+    let (status, _, events) = h.post_sse("/v1/messages", &request).await;
+    assert_eq!(status, 200);
+    assert_eq!(events[0].event.as_deref(), Some("message_start"));
+    assert_eq!(
+        events.last().unwrap().event.as_deref(),
+        Some("message_stop")
+    );
+    let sent = &h.backend_bodies("/v1/messages").await[0];
+    assert_ne!(
+        sent["stream"],
+        json!(true),
+        "the downstream call is not streamed: {sent}"
+    );
+    assert_eq!(
+        sent["system"][0]["cache_control"],
+        json!({"type": "ephemeral"})
+    );
+}

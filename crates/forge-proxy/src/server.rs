@@ -142,8 +142,10 @@ async fn forge_health() -> Json<Value> {
 const CORS_ALLOW_HEADERS: &str =
     "Content-Type, Authorization, X-Api-Key, anthropic-version, anthropic-beta";
 
-/// Preflight for every path (204), and `Access-Control-Allow-Origin: *` on every response.
+/// Logs the request line; answers preflight for every path (204) and adds
+/// `Access-Control-Allow-Origin: *` to every response.
 async fn cors(request: Request, next: Next) -> Response {
+    tracing::info!(method = %request.method(), target = %request.uri(), ">>");
     if request.method() == Method::OPTIONS {
         let mut response = StatusCode::NO_CONTENT.into_response();
         let headers = response.headers_mut();

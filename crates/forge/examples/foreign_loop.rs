@@ -13,9 +13,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use forge::backends::llamacpp::{LlamaServerClient, LlamaServerConfig, ToolMode};
 use forge::{
-    fold_and_serialize, respond_spec, CallIdGenerator, CheckResult, Executed, Guardrails,
-    InferenceRequest, LlmClient, LlmResponse, Message, MessageType, Progress, ReasoningReplay,
-    ToolCall, ToolCallInfo, ToolSpec, RESPOND_TOOL_NAME,
+    fold_and_serialize, json_object, respond_spec, CallIdGenerator, CheckResult, Executed,
+    Guardrails, InferenceRequest, LlmClient, LlmResponse, Message, MessageType, Progress,
+    ReasoningReplay, ToolCall, ToolCallInfo, ToolSpec, RESPOND_TOOL_NAME,
 };
 use serde_json::json;
 
@@ -34,6 +34,9 @@ struct Args {
     /// The user's question.
     #[arg(long, default_value = "What's the weather in Tokyo?")]
     prompt: String,
+    /// Most tokens one model answer may have.
+    #[arg(long, default_value_t = 512)]
+    max_tokens: u64,
     /// Model calls before the loop gives up.
     #[arg(long, default_value_t = 8)]
     max_turns: u32,
@@ -124,6 +127,8 @@ async fn main() -> ExitCode {
         let request = InferenceRequest {
             messages: fold_and_serialize(&history, client.api_format(), ReasoningReplay::None),
             tools: tools(),
+            passthrough: json_object(json!({"max_tokens": args.max_tokens}))
+                .expect("an object literal"),
             ..Default::default()
         };
         let response = match client.send(&request).await {

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use clap::Parser;
 use forge::backends::llamacpp::{LlamaServerClient, LlamaServerConfig, ToolMode};
 use forge::{
-    respond_tool, ContextManager, FnSink, Message, RunRequest, StreamChunk, TieredCompact, ToolDef,
-    ToolFailure, Workflow, WorkflowRunner, RESPOND_TOOL_NAME,
+    json_object, respond_tool, ContextManager, FnSink, Message, RunRequest, StreamChunk,
+    TieredCompact, ToolDef, ToolFailure, Workflow, WorkflowRunner, RESPOND_TOOL_NAME,
 };
 use serde_json::json;
 
@@ -46,6 +46,9 @@ struct Args {
     /// Consecutive unusable answers allowed before giving up.
     #[arg(long, default_value_t = 3)]
     max_retries: u32,
+    /// Most tokens one model answer may have.
+    #[arg(long, default_value_t = 512)]
+    max_tokens: u64,
     /// The context window the runner budgets for, in tokens.
     #[arg(long, default_value_t = 4096)]
     context_tokens: u64,
@@ -140,6 +143,9 @@ async fn main() -> ExitCode {
     let mut runner = WorkflowRunner::new(Arc::new(client), context)
         .with_max_iterations(args.max_iterations)
         .with_max_retries_per_step(args.max_retries)
+        .with_passthrough(
+            json_object(json!({"max_tokens": args.max_tokens})).expect("an object literal"),
+        )
         .with_on_message(print_message)
         .with_stream(args.stream)
         .with_on_chunk(FnSink(|chunk: StreamChunk| match chunk {

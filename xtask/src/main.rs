@@ -3,13 +3,17 @@
 //! One binary with a few commands, run through the `cargo xtask` alias. `cargo xtask test` is the one
 //! command people and CI run: the whole matrix, including the real llama-server tier, with a summary.
 
+mod bench_proxy;
+mod canned_backend;
 mod counts;
 mod fuzz;
 mod http;
 mod llama_build;
 mod matrix;
 mod process;
+mod proxy_process;
 mod real_tier;
+mod sdk_tier;
 mod setup;
 
 use std::path::PathBuf;
@@ -25,6 +29,12 @@ commands:
                                 per-crate check and docs; FORGE_SKIP_REAL=1 skips the real tier
   setup                         prepare the real tier: llama-server (found or built), the model, templates
   real-server                   start the real-tier llama-servers, print their URLs, run until Ctrl-C
+  sdk-clients [--backend-url URL]
+                                run the openai/anthropic Python SDK checks against forge-proxy in front
+                                of the canned backend (and in front of URL, e.g. a llama-server, if given)
+  bench-proxy [--requests N] [--max-seconds S]
+                                benchmark the release proxy against a canned backend at concurrency 1
+                                and 32: added latency p50/p99, throughput, RSS (default 20000, 20 s)
   fuzz <target> [--seconds N]   run one cargo-fuzz target for N seconds (default 60)
   fuzz --list                   list the fuzz targets
   help                          print this list
@@ -70,6 +80,14 @@ fn run() -> Result<()> {
         "real-server" => {
             no_arguments(command, rest)?;
             real_tier::serve_until_interrupted(&repo_root()?)
+        }
+        "sdk-clients" => sdk_tier::run_command(&repo_root()?, rest),
+        "bench-proxy" => {
+            let options = bench_proxy::Options::parse(rest)?;
+            if !bench_proxy::run(&repo_root()?, &options)? {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         "fuzz" => fuzz::run(&repo_root()?, rest),
         other => bail!("unknown command `{other}`\n\n{HELP}"),

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use crate::counts::{parse_libtest, parse_nextest, TestCounts};
 use crate::process::{describe, output_if_success, run_echoing, stdout_if_success};
 use crate::real_tier::{run_real_tests, stop_servers_on_signal, RealServers};
+use crate::sdk_tier::{self, SdkRun};
 use crate::setup;
 
 /// Packages that are not library crates of the product: they get no `cargo check -p` of their own.
@@ -284,14 +285,23 @@ pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
         matrix.run("doc", doc);
     }
 
-    let real_line = run_real_tier(&mut matrix, repo_root, built, use_nextest);
+    let (real_line, real_servers) = run_real_tier(&mut matrix, repo_root, built, use_nextest);
+    run_sdk_clients(&mut matrix, repo_root, built, real_servers.as_ref());
+    // Stop the servers before the summary, so their "stopped" lines come first.
+    drop(real_servers);
 
     print_summary(&matrix, started.elapsed(), &real_line);
     Ok(matrix.all_passed())
 }
 
-/// Runs setup and the real tier as two steps; returns the `real backend: …` line.
-fn run_real_tier(matrix: &mut Matrix, repo_root: &Path, built: bool, use_nextest: bool) -> String {
+/// Runs setup and the real tier as two steps; returns the `real backend: …` line and the servers,
+/// still running, for the SDK clients step.
+fn run_real_tier(
+    matrix: &mut Matrix,
+    repo_root: &Path,
+    built: bool,
+    use_nextest: bool,
+) -> (String, Option<RealServers>) {
     const SETUP: &str = "real-tier setup";
     const TIER: &str = "real tier";
     let skip_reason =
@@ -299,7 +309,7 @@ fn run_real_tier(matrix: &mut Matrix, repo_root: &Path, built: bool, use_nextest
     if let Some(reason) = skip_reason {
         matrix.skip(SETUP, &reason);
         matrix.skip(TIER, &reason);
-        return format!("real backend: skipped ({reason})");
+        return (format!("real backend: skipped ({reason})"), None);
     }
 
     println!("\n==> {SETUP}");
@@ -323,18 +333,18 @@ fn run_real_tier(matrix: &mut Matrix, repo_root: &Path, built: bool, use_nextest
                 first_line(&format!("{error:#}")),
             );
             matrix.skip(TIER, "setup failed");
-            return "real backend: skipped (setup failed)".to_owned();
+            return ("real backend: skipped (setup failed)".to_owned(), None);
         }
     };
 
     println!("\n==> {TIER}");
     let tier_started = Instant::now();
+    let mut kept_servers = None;
     let outcome = stop_servers_on_signal()
         .and_then(|()| RealServers::start(&setup))
         .and_then(|servers| {
             let result = run_real_tests(repo_root, &setup, &servers, use_nextest);
-            // Stop the servers before reporting, so their "stopped" lines come before the summary.
-            drop(servers);
+            kept_servers = Some(servers);
             result
         });
     let elapsed = tier_started.elapsed();
@@ -367,7 +377,7 @@ fn run_real_tier(matrix: &mut Matrix, repo_root: &Path, built: bool, use_nextest
             matrix.record(TIER, status, elapsed, detail.clone());
             let line = format!("real backend: ran {ran} ({detail})");
             println!("{line}");
-            line
+            (line, kept_servers)
         }
         Err(error) => {
             eprintln!("[real] failed: {error:#}");
@@ -377,7 +387,56 @@ fn run_real_tier(matrix: &mut Matrix, repo_root: &Path, built: bool, use_nextest
                 elapsed,
                 first_line(&format!("{error:#}")),
             );
-            "real backend: ran 0 (the servers did not start)".to_owned()
+            (
+                "real backend: ran 0 (the servers did not start)".to_owned(),
+                kept_servers,
+            )
+        }
+    }
+}
+
+/// The SDK clients step: the Python SDKs against the proxy in front of the canned backend, and in
+/// front of the real tier's tools server when it is up.
+fn run_sdk_clients(matrix: &mut Matrix, repo_root: &Path, built: bool, real: Option<&RealServers>) {
+    const STEP: &str = "sdk clients";
+    if !built {
+        matrix.skip(STEP, "build failed");
+        return;
+    }
+    println!("\n==> {STEP}");
+    let started = Instant::now();
+    let real_url = real.map(|servers| servers.tools.url());
+    match sdk_tier::run(repo_root, real_url.as_deref()) {
+        Ok(SdkRun::Skipped(reason)) => matrix.skip(STEP, &reason),
+        Ok(SdkRun::Ran { counts, failures }) => {
+            matrix.add_counts(counts);
+            let backends = if real_url.is_some() {
+                "canned and real backend"
+            } else {
+                "canned backend only"
+            };
+            let mut detail = format!(
+                "{} passed, {} failed ({backends})",
+                counts.passed, counts.failed
+            );
+            if !failures.is_empty() {
+                detail.push_str(&format!(": {}", failures.join("; ")));
+            }
+            let status = if counts.failed == 0 {
+                Status::Passed
+            } else {
+                Status::Failed
+            };
+            matrix.record(STEP, status, started.elapsed(), detail);
+        }
+        Err(error) => {
+            eprintln!("[sdk] failed: {error:#}");
+            matrix.record(
+                STEP,
+                Status::Failed,
+                started.elapsed(),
+                first_line(&format!("{error:#}")),
+            );
         }
     }
 }

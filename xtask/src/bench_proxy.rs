@@ -1,0 +1,533 @@
+//! `cargo xtask bench-proxy`: what the proxy adds on top of a backend that answers at once.
+//!
+//! A canned backend (valid native tool calls, OpenAI shape) runs in this process; a load generator
+//! drives it directly and through a release `forge-proxy` (external mode, `--no-serialize`) at
+//! concurrency 1 and 32, with a bounded request count and time, on loopback only. It prints the
+//! added latency (proxy percentile minus direct percentile), the throughput through the proxy, and
+//! the proxy's memory under load. A benchmark, not a test: nothing here runs in `cargo xtask test`.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+
+use crate::canned_backend::{CannedBackend, ToolAnswer, CANNED_TOOL};
+use crate::proxy_process::{build_proxy, Profile, ProxyProcess};
+use crate::setup::Cache;
+
+/// The targets on the project's 2-core machine.
+const TARGET_P99_ADDED_AT_1: Duration = Duration::from_millis(1);
+const TARGET_RPS_AT_32: f64 = 5_000.0;
+const TARGET_RSS_KIB: u64 = 50 * 1024;
+
+/// Command-line options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Requests per measured run (each concurrency, direct and through the proxy).
+    pub requests: u64,
+    /// Upper bound on one measured run's time.
+    pub max_seconds: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            requests: 20_000,
+            max_seconds: 20,
+        }
+    }
+}
+
+impl Options {
+    pub fn parse(args: &[String]) -> Result<Self> {
+        let mut options = Self::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| -> Result<u64> {
+                let value = args
+                    .next()
+                    .with_context(|| format!("`{name}` needs a number"))?;
+                let number: u64 = value
+                    .parse()
+                    .with_context(|| format!("`{name} {value}`: not a whole number"))?;
+                if number == 0 {
+                    bail!("`{name}` must be at least 1");
+                }
+                Ok(number)
+            };
+            match arg.as_str() {
+                "--requests" => options.requests = value("--requests")?,
+                "--max-seconds" => options.max_seconds = value("--max-seconds")?,
+                other => bail!(
+                    "`bench-proxy` does not know `{other}` (options: --requests N, --max-seconds S)"
+                ),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// The value at quantile `q` (0..=1) of `sorted` by the nearest-rank method: the smallest sample
+/// with at least `q` of all samples at or below it. `None` for no samples.
+pub fn percentile(sorted: &[Duration], q: f64) -> Option<Duration> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (q.clamp(0.0, 1.0) * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+/// `a - b` in signed microseconds (the proxy can be faster than direct within noise).
+fn signed_micros(a: Duration, b: Duration) -> f64 {
+    (a.as_secs_f64() - b.as_secs_f64()) * 1e6
+}
+
+/// What one measured run saw.
+#[derive(Debug, Clone)]
+struct RunResult {
+    /// Latencies of the successful requests, sorted.
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+impl RunResult {
+    fn throughput(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn p(&self, q: f64) -> Duration {
+        percentile(&self.latencies, q).unwrap_or_default()
+    }
+}
+
+/// Drives `url` with `concurrency` workers until `requests` are done or `max_time` passed.
+async fn drive(
+    client: &reqwest::Client,
+    url: &str,
+    body: &'static [u8],
+    concurrency: u64,
+    requests: u64,
+    max_time: Duration,
+) -> RunResult {
+    let issued = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + max_time;
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let client = client.clone();
+        let url = url.to_owned();
+        let issued = issued.clone();
+        workers.spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            let mut first_error = None;
+            while issued.fetch_add(1, Ordering::Relaxed) < requests && Instant::now() < deadline {
+                let sent = Instant::now();
+                match one_request(&client, &url, body).await {
+                    Ok(()) => latencies.push(sent.elapsed()),
+                    Err(error) => {
+                        errors += 1;
+                        first_error.get_or_insert(error);
+                    }
+                }
+            }
+            (latencies, errors, first_error)
+        });
+    }
+    let mut result = RunResult {
+        latencies: Vec::new(),
+        elapsed: Duration::ZERO,
+        errors: 0,
+        first_error: None,
+    };
+    while let Some(joined) = workers.join_next().await {
+        match joined {
+            Ok((latencies, errors, first_error)) => {
+                result.latencies.extend(latencies);
+                result.errors += errors;
+                if result.first_error.is_none() {
+                    result.first_error = first_error;
+                }
+            }
+            Err(error) => {
+                result.errors += 1;
+                result
+                    .first_error
+                    .get_or_insert(format!("a load worker failed: {error}"));
+            }
+        }
+    }
+    result.elapsed = started.elapsed();
+    result.latencies.sort_unstable();
+    result
+}
+
+/// One chat completion; only a 200 carrying the tool call counts (a fast error is no result).
+async fn one_request(
+    client: &reqwest::Client,
+    url: &str,
+    body: &'static [u8],
+) -> std::result::Result<(), String> {
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|error| format!("request failed: {error}"))?;
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|error| format!("reading the body failed: {error}"))?;
+    if status != reqwest::StatusCode::OK {
+        return Err(format!(
+            "status {status}: {}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+        ));
+    }
+    if !bytes
+        .windows(CANNED_TOOL.len())
+        .any(|window| window == CANNED_TOOL.as_bytes())
+    {
+        return Err(format!(
+            "200 without the tool call: {}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+        ));
+    }
+    Ok(())
+}
+
+/// The proxy's resident memory (VmRSS) and its high-water mark (VmHWM), in KiB, from
+/// `/proc/PID/status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Memory {
+    rss_kib: u64,
+    peak_kib: u64,
+}
+
+fn read_memory(pid: u32) -> Result<Memory> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+    parse_memory(&status).with_context(|| format!("{path} has no VmRSS/VmHWM lines"))
+}
+
+fn parse_memory(status: &str) -> Option<Memory> {
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().strip_suffix("kB"))
+            .and_then(|number| number.trim().parse::<u64>().ok())
+    };
+    Some(Memory {
+        rss_kib: field("VmRSS:")?,
+        peak_kib: field("VmHWM:")?,
+    })
+}
+
+/// The request every run sends: one user turn and two tools, not streamed.
+fn request_body() -> &'static [u8] {
+    let body = json!({
+        "model": "bench",
+        "messages": [
+            {"role": "system", "content": "You are a weather assistant. Use the tools."},
+            {"role": "user", "content": "What is the weather in Paris?"}
+        ],
+        "tools": [
+            {"type": "function", "function": {
+                "name": CANNED_TOOL,
+                "description": "Current weather in a city.",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+            }},
+            {"type": "function", "function": {
+                "name": "get_time",
+                "description": "Current time in a time zone.",
+                "parameters": {"type": "object", "properties": {"timezone": {"type": "string"}}, "required": ["timezone"]}
+            }}
+        ],
+        "max_tokens": 64
+    });
+    Box::leak(body.to_string().into_bytes().into_boxed_slice())
+}
+
+fn micros(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+/// Runs the benchmark and prints the table; returns whether every target was met.
+pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
+    let binary = build_proxy(repo_root, Profile::Release)?;
+    let backend = CannedBackend::start(ToolAnswer::Native)?;
+    let log = Cache::locate()?
+        .dir("logs")?
+        .join(format!("bench-proxy-{}.log", std::process::id()));
+    let proxy = ProxyProcess::start(&binary, &backend.url(), &["--no-serialize"], &log)?;
+    let idle = read_memory(proxy.pid())?;
+
+    // One worker thread: the proxy gets the rest of the machine, and both paths pay the same
+    // client cost, which the subtraction removes.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot build the load generator's runtime")?;
+    let body = request_body();
+    let direct_url = format!("{}/v1/chat/completions", backend.url());
+    let proxy_url = format!("{}/v1/chat/completions", proxy.url());
+    let max_time = Duration::from_secs(options.max_seconds);
+    println!(
+        "[bench] {} requests per run (at most {} s), canned backend {}, proxy {} (pid {})",
+        options.requests,
+        options.max_seconds,
+        backend.url(),
+        proxy.url(),
+        proxy.pid()
+    );
+
+    let pid = proxy.pid();
+    let outcome: Result<Vec<(u64, RunResult, RunResult, Memory)>> = runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()
+            .context("cannot build the HTTP client")?;
+        let mut rows = Vec::new();
+        for concurrency in [1u64, 32] {
+            let warm_up = (options.requests / 10).clamp(1, 2_000);
+            for url in [&direct_url, &proxy_url] {
+                let warmed = drive(&client, url, body, concurrency, warm_up, max_time).await;
+                if warmed.errors > 0 {
+                    bail!(
+                        "warm-up against {url} failed: {}",
+                        warmed.first_error.unwrap_or_default()
+                    );
+                }
+            }
+            let direct = drive(
+                &client,
+                &direct_url,
+                body,
+                concurrency,
+                options.requests,
+                max_time,
+            )
+            .await;
+            let stop_sampling = Arc::new(AtomicBool::new(false));
+            let sampler = tokio::spawn(sample_peak_rss(pid, stop_sampling.clone()));
+            let proxied = drive(
+                &client,
+                &proxy_url,
+                body,
+                concurrency,
+                options.requests,
+                max_time,
+            )
+            .await;
+            stop_sampling.store(true, Ordering::Relaxed);
+            let sampled_peak = sampler.await.context("the RSS sampler failed")?;
+            let memory = Memory {
+                rss_kib: sampled_peak,
+                peak_kib: read_memory(pid)?.peak_kib,
+            };
+            for (path, run) in [("direct", &direct), ("proxy", &proxied)] {
+                if run.errors > 0 {
+                    bail!(
+                        "{path} run at concurrency {concurrency}: {} failed requests, first: {}",
+                        run.errors,
+                        run.first_error.clone().unwrap_or_default()
+                    );
+                }
+            }
+            rows.push((concurrency, direct, proxied, memory));
+        }
+        Ok(rows)
+    });
+    let rows = outcome?;
+    let answered = backend.requests_answered();
+    drop(proxy);
+    drop(backend);
+
+    println!("\n==> bench-proxy (latencies in µs; added = proxy percentile − direct percentile)");
+    println!(
+        "{:>5}  {:>8}  {:>10} {:>10}  {:>10} {:>10}  {:>9} {:>9}  {:>10} {:>10}",
+        "conc",
+        "requests",
+        "direct p50",
+        "direct p99",
+        "proxy p50",
+        "proxy p99",
+        "added p50",
+        "added p99",
+        "direct r/s",
+        "proxy r/s"
+    );
+    for (concurrency, direct, proxied, _) in &rows {
+        println!(
+            "{:>5}  {:>8}  {:>10.0} {:>10.0}  {:>10.0} {:>10.0}  {:>9.0} {:>9.0}  {:>10.0} {:>10.0}",
+            concurrency,
+            proxied.latencies.len(),
+            micros(direct.p(0.50)),
+            micros(direct.p(0.99)),
+            micros(proxied.p(0.50)),
+            micros(proxied.p(0.99)),
+            signed_micros(proxied.p(0.50), direct.p(0.50)),
+            signed_micros(proxied.p(0.99), direct.p(0.99)),
+            direct.throughput(),
+            proxied.throughput(),
+        );
+    }
+    let under_load = rows.iter().map(|row| row.3.rss_kib).max().unwrap_or(0);
+    let peak = rows.iter().map(|row| row.3.peak_kib).max().unwrap_or(0);
+    println!(
+        "proxy memory: {:.1} MiB idle, {:.1} MiB under load (largest VmRSS sampled), peak VmHWM {:.1} MiB",
+        idle.rss_kib as f64 / 1024.0,
+        under_load as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+    println!("the canned backend answered {answered} requests");
+
+    let at = |concurrency: u64| rows.iter().find(|row| row.0 == concurrency);
+    let added_p99_at_1 = at(1)
+        .map(|(_, direct, proxied, _)| signed_micros(proxied.p(0.99), direct.p(0.99)))
+        .context("no concurrency-1 run")?;
+    let rps_at_32 = at(32)
+        .map(|(_, _, proxied, _)| proxied.throughput())
+        .context("no concurrency-32 run")?;
+    let checks = [
+        (
+            format!(
+                "p99 added at concurrency 1: {added_p99_at_1:.0} µs (target ≤ {} µs)",
+                TARGET_P99_ADDED_AT_1.as_micros()
+            ),
+            added_p99_at_1 <= micros(TARGET_P99_ADDED_AT_1),
+        ),
+        (
+            format!(
+                "throughput through the proxy at concurrency 32: {rps_at_32:.0} req/s \
+                 (target ≥ {TARGET_RPS_AT_32:.0})"
+            ),
+            rps_at_32 >= TARGET_RPS_AT_32,
+        ),
+        (
+            format!(
+                "proxy peak RSS: {:.1} MiB (target ≤ {} MiB)",
+                peak as f64 / 1024.0,
+                TARGET_RSS_KIB / 1024
+            ),
+            peak <= TARGET_RSS_KIB,
+        ),
+    ];
+    println!();
+    for (line, met) in &checks {
+        println!("{:<7} {line}", verdict(*met));
+    }
+    Ok(checks.iter().all(|(_, met)| *met))
+}
+
+/// The largest VmRSS seen while a run is going, polled every 20 ms until `stop`.
+async fn sample_peak_rss(pid: u32, stop: Arc<AtomicBool>) -> u64 {
+    let mut peak = 0;
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok(memory) = read_memory(pid) {
+            peak = peak.max(memory.rss_kib);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    peak
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn micros_list(values: &[u64]) -> Vec<Duration> {
+        values.iter().map(|v| Duration::from_micros(*v)).collect()
+    }
+
+    #[test]
+    fn percentile_is_the_nearest_rank() {
+        let hundred: Vec<u64> = (1..=100).collect();
+        let cases: &[(&[u64], f64, Option<u64>)] = &[
+            (&hundred, 0.50, Some(50)),
+            (&hundred, 0.99, Some(99)),
+            (&hundred, 1.0, Some(100)),
+            (&hundred, 0.0, Some(1)),
+            (&hundred, 0.991, Some(100)),
+            (&[7], 0.5, Some(7)),
+            (&[7], 0.99, Some(7)),
+            (&[10, 20], 0.5, Some(10)),
+            (&[10, 20], 0.51, Some(20)),
+            (&[10, 20, 30, 40], 0.75, Some(30)),
+            (&[], 0.5, None),
+        ];
+        for (values, q, expected) in cases {
+            assert_eq!(
+                percentile(&micros_list(values), *q),
+                expected.map(Duration::from_micros),
+                "q={q} of {} samples",
+                values.len()
+            );
+        }
+    }
+
+    #[test]
+    fn added_latency_is_signed() {
+        let cases = [(1_250, 1_000, 250.0), (1_000, 1_250, -250.0), (5, 5, 0.0)];
+        for (proxy, direct, expected) in cases {
+            let added = signed_micros(Duration::from_micros(proxy), Duration::from_micros(direct));
+            assert!(
+                (added - expected).abs() < 1e-6,
+                "{proxy} - {direct} = {added}"
+            );
+        }
+    }
+
+    #[test]
+    fn memory_is_read_from_proc_status_lines() {
+        let status = "Name:\tforge-proxy\nVmHWM:\t   20480 kB\nVmRSS:\t   18432 kB\nThreads:\t3\n";
+        assert_eq!(
+            parse_memory(status),
+            Some(Memory {
+                rss_kib: 18_432,
+                peak_kib: 20_480
+            })
+        );
+        assert_eq!(parse_memory("Name:\tx\nVmRSS:\t12 kB\n"), None);
+    }
+
+    #[test]
+    fn options_take_bounds_and_reject_zero_and_unknown_flags() {
+        let parse = |args: &[&str]| {
+            Options::parse(&args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>()).ok()
+        };
+        assert_eq!(parse(&[]), Some(Options::default()));
+        assert_eq!(
+            parse(&["--requests", "500", "--max-seconds", "3"]),
+            Some(Options {
+                requests: 500,
+                max_seconds: 3
+            })
+        );
+        for bad in [
+            &["--requests"][..],
+            &["--requests", "0"],
+            &["--requests", "x"],
+            &["--fast"],
+        ] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
+}

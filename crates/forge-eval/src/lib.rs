@@ -2,7 +2,18 @@
 //! much?
 //!
 //! - [`scenario`]: the 30 reference scenarios (13 single-shot, 13 stateful twins, 4 compaction
-//!   chains) with their tools' deterministic behaviour and exact success checks;
+//!   chains) with their tools' deterministic behaviour, exact success checks and golden paths;
+//! - [`preset`]: the ablation presets (`reforged`, `bare`, one per guardrail turned off);
+//! - [`run`]: one run through `forge_runner::WorkflowRunner` (fresh backend, terminal-argument
+//!   capture, verdict, whole-run retry after a broken stream, timeout, `max_tokens` cap);
+//! - [`batch`]: many runs into an append-only JSONL file ([`row`]), resumable, with a
+//!   [`progress`] line;
+//! - [`metrics`], [`stats`] (Wilson intervals, exact McNemar) and [`significance`] (presets
+//!   paired with `reforged` by scenario and run);
+//! - [`report`]: ASCII table, markdown views and a self-contained HTML dashboard;
+//! - [`scripted`]: model stand-ins replaying golden paths, for tests and model-free smoke runs.
+//!
+//! The `forge-eval` binary wraps all of this (`forge-eval --help`).
 //!
 //! The scenario texts are carried byte for byte from the reference (forge v0.7.3, MIT) in
 //! `data/reference.json`, because they are what the model reads.

@@ -193,6 +193,9 @@ struct ClientArgs {
     /// Per-run wall-clock limit in seconds (a run over it is recorded as error type Timeout).
     #[arg(long, default_value_t = 300)]
     timeout_secs: u64,
+    /// Cap on generated tokens per model call (sent as max_tokens); the backend's default if unset.
+    #[arg(long)]
+    max_tokens: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -267,6 +270,10 @@ struct LlamaSuiteArgs {
     /// Refuse a model missing from the sampling map (default: run it on backend defaults).
     #[arg(long)]
     strict_sampling: bool,
+    /// Cap on generated tokens per model call (tiny CPU models otherwise ramble until the
+    /// context is full).
+    #[arg(long, default_value_t = 256)]
+    max_tokens: u32,
     #[command(flatten)]
     select: SelectArgs,
 }
@@ -462,6 +469,7 @@ fn settings(args: &ClientArgs, preset: Preset, budget: u32) -> RunSettings {
         stream: args.stream,
         keep_history: !args.no_history,
         timeout: Some(Duration::from_secs(args.timeout_secs)),
+        max_tokens: args.max_tokens,
     }
 }
 
@@ -701,6 +709,7 @@ async fn llama_suite(args: LlamaSuiteArgs) -> Result<()> {
         stream: false,
         no_history: false,
         timeout_secs: args.timeout_secs,
+        max_tokens: Some(args.max_tokens),
     };
     let plan = batch_plan(
         &client,

@@ -37,6 +37,9 @@ pub struct RunSettings {
     pub keep_history: bool,
     /// Give up on a run after this long (recorded as error type `Timeout`).
     pub timeout: Option<Duration>,
+    /// Cap on generated tokens per model call (sent as `max_tokens`; the backend's default
+    /// when unset). Tiny CPU models otherwise ramble until the context is full.
+    pub max_tokens: Option<u32>,
 }
 
 impl RunSettings {
@@ -48,6 +51,7 @@ impl RunSettings {
             stream: false,
             keep_history: true,
             timeout: None,
+            max_tokens: None,
         }
     }
 }
@@ -164,12 +168,26 @@ pub fn error_type_name(err: &ForgeError) -> &'static str {
     }
 }
 
-/// Counts model calls and sums the usage they report.
+/// Counts model calls, sums the usage they report, and applies the `max_tokens` cap.
 #[derive(Debug)]
 struct CountingClient {
     inner: Arc<dyn LlmClient>,
     calls: AtomicU32,
     usage: Arc<Mutex<TokenUsage>>,
+    max_tokens: Option<u32>,
+}
+
+impl CountingClient {
+    fn capped<'a>(&self, request: &'a InferenceRequest) -> std::borrow::Cow<'a, InferenceRequest> {
+        match self.max_tokens {
+            Some(cap) if !request.passthrough.contains_key("max_tokens") => {
+                let mut capped = request.clone();
+                capped.passthrough.insert("max_tokens".into(), cap.into());
+                std::borrow::Cow::Owned(capped)
+            }
+            _ => std::borrow::Cow::Borrowed(request),
+        }
+    }
 }
 
 fn add_usage(total: &Mutex<TokenUsage>, usage: Option<TokenUsage>) {
@@ -191,7 +209,7 @@ impl LlmClient for CountingClient {
 
     async fn send(&self, request: &InferenceRequest) -> Result<Completion, BackendError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        let completion = self.inner.send(request).await?;
+        let completion = self.inner.send(&self.capped(request)).await?;
         add_usage(&self.usage, completion.usage);
         Ok(completion)
     }
@@ -199,7 +217,7 @@ impl LlmClient for CountingClient {
     async fn send_stream(&self, request: &InferenceRequest) -> Result<ChunkStream, BackendError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let usage = Arc::clone(&self.usage);
-        let stream = self.inner.send_stream(request).await?;
+        let stream = self.inner.send_stream(&self.capped(request)).await?;
         Ok(Box::pin(stream.inspect(move |item| {
             if let Ok(StreamChunk::Final(completion)) = item {
                 add_usage(&usage, completion.usage);
@@ -282,6 +300,7 @@ async fn attempt(
         inner: Arc::clone(client),
         calls: AtomicU32::new(0),
         usage: Arc::clone(&usage),
+        max_tokens: settings.max_tokens,
     });
     let events: Arc<Mutex<Vec<CompactEvent>>> = Arc::default();
     let history: Arc<Mutex<Vec<Message>>> = Arc::default();

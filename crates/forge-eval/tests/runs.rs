@@ -254,3 +254,52 @@ async fn a_run_that_outlives_its_timeout_is_recorded_as_timeout() {
     assert_eq!(result.error_type.as_deref(), Some("Timeout"));
     assert!(!result.completeness);
 }
+
+#[tokio::test]
+async fn max_tokens_cap_reaches_every_model_call() {
+    #[derive(Debug, Default)]
+    struct Recorder {
+        seen: std::sync::Mutex<Vec<Option<serde_json::Value>>>,
+    }
+    #[async_trait::async_trait]
+    impl forge_client::LlmClient for Recorder {
+        fn api_format(&self) -> forge_types::ApiFormat {
+            forge_types::ApiFormat::OpenAi
+        }
+        fn backend_name(&self) -> &'static str {
+            "recorder"
+        }
+        async fn send(
+            &self,
+            request: &forge_client::InferenceRequest,
+        ) -> Result<forge_types::Completion, forge_types::BackendError> {
+            self.seen
+                .lock()
+                .unwrap()
+                .push(request.passthrough.get("max_tokens").cloned());
+            forge_eval::scripted::GoldenClient.send(request).await
+        }
+        async fn send_stream(
+            &self,
+            request: &forge_client::InferenceRequest,
+        ) -> Result<forge_client::ChunkStream, forge_types::BackendError> {
+            forge_eval::scripted::GoldenClient
+                .send_stream(request)
+                .await
+        }
+        async fn context_length(&self) -> Result<Option<u64>, forge_types::BackendError> {
+            Ok(None)
+        }
+    }
+    let scenario = forge_eval::scenario::scenario("sequential_3step").unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let mut settings = RunSettings::new(Preset::Reforged, 8192);
+    settings.max_tokens = Some(64);
+    let result = run_scenario(recorder.clone(), &scenario, &settings).await;
+    assert_eq!(
+        result.accuracy,
+        Some(true),
+        "the golden client plays the whole path"
+    );
+    assert_eq!(*recorder.seen.lock().unwrap(), vec![Some(json!(64)); 3]);
+}

@@ -1679,3 +1679,76 @@ async fn sampling_and_passthrough_ride_every_model_call() {
         assert_eq!(names, ["fetch", "submit"]);
     }
 }
+
+#[tokio::test]
+async fn context_warnings_are_reported_and_sent_but_never_kept() {
+    let client = ScriptedClient::replies(vec![c("fetch"), c("submit")]);
+    let context = forge_context::ContextManager::new(forge_context::NoCompact, 100)
+        .with_default_context_warnings(&[0.01])
+        .unwrap();
+    let reported = Reported::default();
+    let outcome = reported
+        .attach(WorkflowRunner::new(client.clone(), context))
+        .run(&default_workflow(), go())
+        .await
+        .unwrap();
+    let warnings = reported.of_type("context_warning");
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0].metadata.step_index(), Some(0));
+    assert!(warnings[0].content.starts_with("[Context usage:"));
+    assert!(outcome
+        .history
+        .iter()
+        .all(|m| m.metadata.kind() != MessageType::ContextWarning));
+    let first = &client.payloads()[0];
+    assert_eq!(first.len(), 3);
+    assert_eq!(
+        first[2],
+        json!({"role": "user", "content": warnings[0].content})
+    );
+    assert_eq!(
+        client.payloads()[1].len(),
+        4,
+        "the warning rode one attempt only"
+    );
+}
+
+/// A strategy that "changes" the history on every call (it bumps a token-estimate cache on the
+/// last message, which never reaches the wire), so the manager reports each call's step index.
+#[derive(Debug)]
+struct StepProbe;
+
+impl forge_context::CompactStrategy for StepProbe {
+    fn compact_from(
+        &self,
+        messages: &[Message],
+        _: u64,
+        _: u64,
+        _: &str,
+    ) -> forge_context::Compaction {
+        let mut messages = messages.to_vec();
+        let last = messages.last_mut().unwrap();
+        let bumped = last.metadata.token_estimate().unwrap_or(0) + 1;
+        last.metadata = last.metadata.with_token_estimate(bumped);
+        forge_context::Compaction::Compacted {
+            messages,
+            phase_reached: 1,
+            changes: forge_context::CompactionChanges::default(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn compaction_runs_before_each_model_call_with_its_step_index() {
+    let steps = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&steps);
+    let context = forge_context::ContextManager::new(StepProbe, 100_000)
+        .with_on_compact(move |event| seen.lock().unwrap().push(event.step_index));
+    let client = ScriptedClient::replies(vec![text("x"), c("fetch"), c("submit")]);
+    WorkflowRunner::new(client.clone(), context)
+        .run(&default_workflow(), go())
+        .await
+        .unwrap();
+    // a retry compacts again at the same step; the next call starts at the post-retry iteration
+    assert_eq!(*steps.lock().unwrap(), [0, 0, 2]);
+}

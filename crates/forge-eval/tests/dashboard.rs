@@ -89,6 +89,7 @@ fn ascii_table_lists_every_config_and_scenario_column() {
         "{table}"
     );
     assert!(table.contains("SmolLM2-135M LS/N [bare]"), "{table}");
+    insta::assert_snapshot!("fixed_rows_ascii_table", table);
     // Columns line up: every line has the same width.
     let width = lines[0].chars().count();
     assert!(lines.iter().all(|l| l.chars().count() == width), "{table}");

@@ -64,6 +64,17 @@ async fn the_row_of_a_golden_run_records_identity_budget_and_counters() {
     assert_eq!(row.budget_tokens, Some(8192));
     assert_eq!(row.mode, "native");
     assert!(row.forge_rs.is_some());
+    // The row as written to JSONL, with the clock and version pinned.
+    let mut pinned = row.clone();
+    pinned.elapsed_s = 0.0;
+    pinned.forge_rs = Some("[version]".into());
+    insta::assert_json_snapshot!("golden_error_recovery_row", pinned);
+    let mut failed = run(&scenario, golden(&scenario), Preset::Bare)
+        .await
+        .to_row(&identity, Preset::Bare, 1);
+    failed.elapsed_s = 0.0;
+    failed.forge_rs = Some("[version]".into());
+    insta::assert_json_snapshot!("bare_error_recovery_row", failed);
 }
 
 #[tokio::test]

@@ -1,0 +1,105 @@
+//! The batch runner end to end with the model-free golden client: rows, resume after an
+//! interruption, compaction skips.
+#![allow(clippy::unwrap_used)] // tests may unwrap; helpers outside #[test] fns need this too
+
+use std::sync::Arc;
+
+use forge_eval::batch::{BatchConfig, BatchPlan};
+use forge_eval::preset::Preset;
+use forge_eval::row::read_rows;
+use forge_eval::run::{RowIdentity, RunSettings};
+use forge_eval::scenario::scenario;
+use forge_eval::scripted::GoldenClient;
+
+fn plan(output: std::path::PathBuf, runs: u32) -> BatchPlan {
+    BatchPlan {
+        configs: vec![BatchConfig {
+            client: Arc::new(GoldenClient),
+            identity: RowIdentity {
+                model: "golden".into(),
+                backend: "scripted".into(),
+                mode: "native".into(),
+                tool_choice: "auto".into(),
+                sampling: Some("backend_defaults".into()),
+            },
+            settings: RunSettings::new(Preset::Reforged, 8192),
+        }],
+        presets: vec![Preset::Reforged, Preset::Bare],
+        scenarios: [
+            "basic_2step",
+            "error_recovery_stateful",
+            "compaction_chain_p1",
+        ]
+        .iter()
+        .map(|n| scenario(n).unwrap())
+        .collect(),
+        runs,
+        output,
+    }
+}
+
+#[tokio::test]
+async fn batch_writes_one_row_per_run_and_skips_compaction_under_bare() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path().join("rows.jsonl"), 2);
+    let summary = plan.execute(false).await.unwrap();
+    // reforged: 3 scenarios x 2 runs; bare: P1 skipped, 2 scenarios x 2 runs.
+    assert_eq!(summary.executed, 10);
+    assert_eq!(summary.skipped_compaction, 1);
+    let rows = read_rows(&plan.output).unwrap().rows;
+    assert_eq!(rows.len(), 10);
+    let reforged_correct = rows
+        .iter()
+        .filter(|r| r.ablation == "reforged" && r.is_correct())
+        .count();
+    assert_eq!(reforged_correct, 6, "the golden path passes under reforged");
+    let bare_error_recovery: Vec<_> = rows
+        .iter()
+        .filter(|r| r.ablation == "bare" && r.scenario == "error_recovery_stateful")
+        .map(|r| r.error_type.clone())
+        .collect();
+    assert_eq!(
+        bare_error_recovery,
+        vec![Some("ToolExecutionError".to_owned()); 2]
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r.budget_tokens.is_some() && r.mode == "native"));
+}
+
+#[tokio::test]
+async fn an_interrupted_batch_resumes_without_repeating_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("rows.jsonl");
+    plan(output.clone(), 2).execute(false).await.unwrap();
+    // Simulate an interruption: keep the first 4 rows and a torn fifth line.
+    let text = std::fs::read_to_string(&output).unwrap();
+    let mut kept: Vec<&str> = text.lines().take(4).collect();
+    kept.push("{\"model\": \"gold");
+    std::fs::write(&output, kept.join("\n") + "\n").unwrap();
+
+    let resumed = plan(output.clone(), 3);
+    let (pending, summary) = resumed.pending().unwrap();
+    assert_eq!(summary.resumed, 4);
+    assert_eq!(pending.len(), 3 * 3 + 2 * 3 - 4);
+    let done = resumed.execute(false).await.unwrap();
+    assert_eq!(done.executed, 11);
+    let loaded = read_rows(&output).unwrap();
+    assert_eq!(
+        loaded.bad_lines,
+        vec![5],
+        "the torn line is reported, not parsed"
+    );
+    let mut keys: Vec<(String, String, u32)> = loaded
+        .rows
+        .iter()
+        .map(|r| (r.ablation.clone(), r.scenario.clone(), r.run))
+        .collect();
+    keys.sort();
+    let before = keys.len();
+    keys.dedup();
+    assert_eq!(keys.len(), before, "no run number is used twice");
+    assert_eq!(keys.len(), 15, "every slot reached 3 runs");
+    // Nothing is left to do.
+    assert!(plan(output, 3).pending().unwrap().0.is_empty());
+}

@@ -280,6 +280,7 @@ pub async fn run_inference(
                 None
             },
             constraint: attempt_constraint,
+            ..InferenceRequest::default()
         };
 
         let Completion { response, usage } = match send(&mut call, &request).await {

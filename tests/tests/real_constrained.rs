@@ -1,0 +1,63 @@
+//! Constrained decoding against the real llama-server (the model's built-in chat template): with
+//! the constraint on, every constrained attempt is a well-formed answer — one call of an offered
+//! tool with schema-valid arguments, or a `respond` text — whatever the small model would have
+//! written unconstrained.
+
+mod constrained_support;
+
+use constrained_support::{cases, measure, tools, Recording};
+use forge_guardrails::ConstraintPolicy;
+use forge_llamacpp::{LlamaServerClient, LlamaServerConfig, ToolMode};
+use forge_tests::RealEnv;
+
+fn client(real: &RealEnv) -> Recording<LlamaServerClient> {
+    let config = LlamaServerConfig::new(real.model_path.display().to_string())
+        .base_url(format!("{}/v1", real.llama_url))
+        .mode(ToolMode::Native);
+    Recording::new(LlamaServerClient::new(config).expect("a valid llama-server configuration"))
+}
+
+async fn every_constrained_attempt_is_well_formed(policy: ConstraintPolicy) {
+    let real = RealEnv::from_env();
+    let client = client(&real);
+    let tools = tools();
+    let mut constrained_attempts = 0;
+    for case in cases() {
+        let measured = measure(&client, &case, policy, false).await;
+        for (index, attempt) in measured.attempts.iter().enumerate() {
+            assert_eq!(
+                attempt.constrained,
+                policy.constrains_attempt(u32::try_from(index).expect("at most a few attempts")),
+                "{policy}: {:?} attempt {}",
+                case.prompt,
+                index + 1
+            );
+            if attempt.constrained {
+                constrained_attempts += 1;
+                assert!(
+                    attempt.is_well_formed(&tools),
+                    "{policy}: {:?} attempt {} is not well formed: {:?}",
+                    case.prompt,
+                    index + 1,
+                    attempt.response
+                );
+            }
+        }
+    }
+    assert!(
+        constrained_attempts > 0,
+        "{policy}: no attempt was constrained"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs a real llama-server; run by cargo xtask test"]
+async fn real_always_constrained_attempts_are_well_formed_calls() {
+    every_constrained_attempt_is_well_formed(ConstraintPolicy::Always).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a real llama-server; run by cargo xtask test"]
+async fn real_retry_constrained_attempts_are_well_formed_calls() {
+    every_constrained_attempt_is_well_formed(ConstraintPolicy::Retry).await;
+}

@@ -339,3 +339,68 @@ async fn each_backend_writes_the_constraint_in_its_own_field() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_constrained_stream_hides_the_json_and_ends_with_the_decoded_call() {
+    use forge_client::InferenceRequest;
+    use forge_toolparse::{build_tool_constraint, ConstraintDialect, ConstraintOutcome};
+    use forge_types::StreamChunk;
+    use futures_util::StreamExt;
+
+    let server = MockServer::start().await;
+    let pieces = [
+        r#"{"name": "get_"#,
+        r#"weather", "arguments": "#,
+        r#"{"city": "Paris"}}"#,
+    ];
+    let mut sse = String::new();
+    for piece in pieces {
+        let chunk = json!({"id": "c1", "object": "chat.completion.chunk",
+                           "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}]});
+        sse.push_str(&format!("data: {chunk}\n\n"));
+    }
+    let last = json!({"id": "c1", "object": "chat.completion.chunk",
+                      "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
+    sse.push_str(&format!("data: {last}\n\ndata: [DONE]\n\n"));
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(sse),
+        )
+        .mount(&server)
+        .await;
+    let ConstraintOutcome::Constrained(constraint) =
+        build_tool_constraint(&[weather_tool()], None, ConstraintDialect::LlamaCppGrammar)
+    else {
+        panic!("a plain schema is supported");
+    };
+    let request = InferenceRequest {
+        messages: vec![json!({"role": "user", "content": "Weather in Paris?"})],
+        tools: vec![weather_tool()],
+        constraint: Some(constraint),
+        ..InferenceRequest::default()
+    };
+    let client = Backend::LlamaServer.client(&server);
+    let chunks: Vec<StreamChunk> = client
+        .send_stream(&request)
+        .await
+        .unwrap()
+        .map(|item| item.unwrap())
+        .collect()
+        .await;
+    assert!(
+        !chunks
+            .iter()
+            .any(|chunk| matches!(chunk, StreamChunk::TextDelta { .. })),
+        "{chunks:?}"
+    );
+    let Some(StreamChunk::Final(completion)) = chunks.last() else {
+        panic!("no final chunk: {chunks:?}");
+    };
+    let LlmResponse::ToolCalls(calls) = &completion.response else {
+        panic!("not decoded: {:?}", completion.response);
+    };
+    assert_eq!(calls[0].tool, "get_weather");
+    assert_eq!(calls[0].args["city"], "Paris");
+}

@@ -796,7 +796,12 @@ struct WorkflowNarrator {
 
 impl WorkflowNarrator {
     fn line(&mut self, line: &str) {
-        if let Some(event) = proxy_log::guardrail_event(line) {
+        let run_failed =
+            proxy_log::parse_line(line).is_some_and(|parsed| parsed.rest.starts_with("run failed"));
+        if run_failed {
+            // The example says the same on its closing `did not finish` line, shown below.
+            self.flush();
+        } else if let Some(event) = proxy_log::guardrail_event(line) {
             self.flush();
             println!("      guardrails: {event}");
         } else if proxy_log::parse_line(line).is_some() {

@@ -6,6 +6,7 @@
 mod bench_proxy;
 mod canned_backend;
 mod counts;
+mod demo;
 mod fuzz;
 mod http;
 mod llama_build;
@@ -29,6 +30,8 @@ commands:
                                 per-crate check and docs; FORGE_SKIP_REAL=1 skips the real tier
   setup                         prepare the real tier: llama-server (found or built), the model, templates
   real-server                   start the real-tier llama-servers, print their URLs, run until Ctrl-C
+  demo                          forge end to end on the small model: managed proxy (OpenAI, Anthropic),
+                                the weather workflow, guardrail events narrated; then stops everything
   sdk-clients [--backend-url URL]
                                 run the openai/anthropic Python SDK checks against forge-proxy in front
                                 of the canned backend (and in front of URL, e.g. a llama-server, if given)
@@ -88,6 +91,10 @@ fn run() -> Result<()> {
                 std::process::exit(1);
             }
             Ok(())
+        }
+        "demo" => {
+            no_arguments(command, rest)?;
+            demo::run(&repo_root()?)
         }
         "fuzz" => fuzz::run(&repo_root()?, rest),
         other => bail!("unknown command `{other}`\n\n{HELP}"),

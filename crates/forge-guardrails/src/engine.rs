@@ -198,9 +198,13 @@ impl<'a> InferenceCall<'a> {
 /// Per attempt: compaction (which may rewrite `history` in place), the threshold check (a
 /// warning rides this attempt only, as a trailing user message, and is logged but never kept),
 /// the payload (the caller's verbatim messages on a clean first attempt, else the folded
-/// history), the send or stream, usage bookkeeping, and validation. A failed attempt appends
-/// its transcript (bare text → the text and a user-channel nudge; unknown tool → the tool call
-/// and one `[UnknownTool]` reply per call) and costs one retry; when the budget is spent the
+/// history), the constraint the [`ConstraintPolicy`] asks for on this attempt (built once per
+/// call from the validator's tools plus `respond`; a backend that cannot constrain, or a tool
+/// schema its grammar engine cannot carry, is logged as a warning and the attempt goes out
+/// unconstrained), the send or stream, usage bookkeeping, and validation. A failed attempt appends
+/// its transcript (bare text → the text and a user-channel nudge; unknown tool or invalid
+/// arguments → the tool call, or the calls rescued from text, and one `[UnknownTool]` or
+/// `[InvalidArguments]` reply per call) and costs one retry; when the budget is spent the
 /// call fails with [`ForgeError::RetriesExhausted`] and the failing attempt is not appended.
 ///
 /// Streaming (see [`InferenceCall::streaming`]) forwards every chunk of every attempt and sends

@@ -140,12 +140,7 @@ fn run_target(
         std::process::id(),
         target.kind
     ));
-    let proxy = ProxyProcess::start(
-        proxy_binary,
-        target.backend_url,
-        &["--no-rescue", "--max-retries", "0"],
-        &log,
-    )?;
+    let proxy = ProxyProcess::start(proxy_binary, target.backend_url, &[], &log)?;
     for script in SCRIPTS {
         let mut command = Command::new(python);
         command

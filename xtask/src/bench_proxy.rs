@@ -7,6 +7,7 @@
 //! the proxy's memory under load. A benchmark, not a test: nothing here runs in `cargo xtask test`.
 
 use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -102,6 +103,22 @@ impl RunResult {
 
     fn p(&self, q: f64) -> Duration {
         percentile(&self.latencies, q).unwrap_or_default()
+    }
+}
+
+/// One concurrency level: both runs, the proxy's memory peak and its CPU time in the proxied run.
+struct Row {
+    concurrency: u64,
+    direct: RunResult,
+    proxied: RunResult,
+    peak_kib: u64,
+    proxy_cpu: Duration,
+}
+
+impl Row {
+    /// Added latency at quantile `q`, in µs: the proxy's percentile minus the direct one.
+    fn added(&self, q: f64) -> f64 {
+        signed_micros(self.proxied.p(q), self.direct.p(q))
     }
 }
 
@@ -231,6 +248,44 @@ fn parse_memory(status: &str) -> Option<Memory> {
     })
 }
 
+/// User plus system CPU time of `pid` so far, in clock ticks (`/proc/PID/stat` fields 14 and 15).
+fn read_cpu_ticks(pid: u32) -> Result<u64> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+    parse_cpu_ticks(&stat).with_context(|| format!("cannot read the CPU times in {path}"))
+}
+
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    // The command name (field 2) is in parentheses and may hold spaces: count after its `)`.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // `after_name` starts at field 3 (state), so fields 14 and 15 are at 11 and 12.
+    let user: u64 = fields.get(11)?.parse().ok()?;
+    let system: u64 = fields.get(12)?.parse().ok()?;
+    Some(user + system)
+}
+
+fn clock_ticks_per_second() -> Result<u64> {
+    let output = crate::process::stdout_if_success(Command::new("getconf").arg("CLK_TCK"))
+        .context("`getconf CLK_TCK` failed; it gives the unit of /proc CPU times")?;
+    output
+        .trim()
+        .parse()
+        .with_context(|| format!("`getconf CLK_TCK` printed {output:?}"))
+}
+
+/// `/proc/loadavg`'s three averages: the benchmark shares the machine, and says how busy it was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|error| format!("(cannot read /proc/loadavg: {error})"))
+}
+
 /// The request every run sends: one user turn and two tools, not streamed.
 fn request_body() -> &'static [u8] {
     let body = json!({
@@ -299,7 +354,8 @@ pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
     );
 
     let pid = proxy.pid();
-    let outcome: Result<Vec<(u64, RunResult, RunResult, Memory)>> = runtime.block_on(async {
+    let ticks_per_second = clock_ticks_per_second()?;
+    let outcome: Result<Vec<Row>> = runtime.block_on(async {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(64)
             .build()
@@ -327,6 +383,7 @@ pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
             .await;
             let stop_sampling = Arc::new(AtomicBool::new(false));
             let sampler = tokio::spawn(sample_peak_rss(pid, stop_sampling.clone()));
+            let cpu_before = read_cpu_ticks(pid)?;
             let proxied = drive(
                 &client,
                 &proxy_url,
@@ -336,12 +393,10 @@ pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
                 max_time,
             )
             .await;
+            let cpu_ticks = read_cpu_ticks(pid)?.saturating_sub(cpu_before);
             stop_sampling.store(true, Ordering::Relaxed);
-            let sampled_peak = sampler.await.context("the RSS sampler failed")?;
-            let memory = Memory {
-                rss_kib: sampled_peak,
-                peak_kib: read_memory(pid)?.peak_kib,
-            };
+            let sampled_rss = sampler.await.context("the RSS sampler failed")?;
+            let high_water = read_memory(pid)?.peak_kib;
             for (path, run) in [("direct", &direct), ("proxy", &proxied)] {
                 if run.errors > 0 {
                     bail!(
@@ -351,7 +406,15 @@ pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
                     );
                 }
             }
-            rows.push((concurrency, direct, proxied, memory));
+            let proxy_cpu = Duration::from_secs_f64(cpu_ticks as f64 / ticks_per_second as f64);
+            rows.push(Row {
+                concurrency,
+                direct,
+                proxied,
+                // VmHWM is folded from per-thread counters lazily; a sample can be a little above.
+                peak_kib: high_water.max(sampled_rss),
+                proxy_cpu,
+            });
         }
         Ok(rows)
     });
@@ -362,7 +425,7 @@ pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
 
     println!("\n==> bench-proxy (latencies in µs; added = proxy percentile − direct percentile)");
     println!(
-        "{:>5}  {:>8}  {:>10} {:>10}  {:>10} {:>10}  {:>9} {:>9}  {:>10} {:>10}",
+        "{:>5}  {:>8}  {:>10} {:>10}  {:>10} {:>10}  {:>9} {:>9}  {:>10} {:>10}  {:>12}",
         "conc",
         "requests",
         "direct p50",
@@ -372,39 +435,42 @@ pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
         "added p50",
         "added p99",
         "direct r/s",
-        "proxy r/s"
+        "proxy r/s",
+        "proxy CPU/req"
     );
-    for (concurrency, direct, proxied, _) in &rows {
+    for row in &rows {
         println!(
-            "{:>5}  {:>8}  {:>10.0} {:>10.0}  {:>10.0} {:>10.0}  {:>9.0} {:>9.0}  {:>10.0} {:>10.0}",
-            concurrency,
-            proxied.latencies.len(),
-            micros(direct.p(0.50)),
-            micros(direct.p(0.99)),
-            micros(proxied.p(0.50)),
-            micros(proxied.p(0.99)),
-            signed_micros(proxied.p(0.50), direct.p(0.50)),
-            signed_micros(proxied.p(0.99), direct.p(0.99)),
-            direct.throughput(),
-            proxied.throughput(),
+            "{:>5}  {:>8}  {:>10.0} {:>10.0}  {:>10.0} {:>10.0}  {:>9.0} {:>9.0}  {:>10.0} {:>10.0}  {:>10.0}µs",
+            row.concurrency,
+            row.proxied.latencies.len(),
+            micros(row.direct.p(0.50)),
+            micros(row.direct.p(0.99)),
+            micros(row.proxied.p(0.50)),
+            micros(row.proxied.p(0.99)),
+            row.added(0.50),
+            row.added(0.99),
+            row.direct.throughput(),
+            row.proxied.throughput(),
+            micros(row.proxy_cpu) / row.proxied.latencies.len().max(1) as f64,
         );
     }
-    let under_load = rows.iter().map(|row| row.3.rss_kib).max().unwrap_or(0);
-    let peak = rows.iter().map(|row| row.3.peak_kib).max().unwrap_or(0);
+    let peak = rows.iter().map(|row| row.peak_kib).max().unwrap_or(0);
     println!(
-        "proxy memory: {:.1} MiB idle, {:.1} MiB under load (largest VmRSS sampled), peak VmHWM {:.1} MiB",
+        "proxy memory: {:.1} MiB idle, peak under load {:.1} MiB (VmHWM and VmRSS sampled every 20 ms)",
         idle.rss_kib as f64 / 1024.0,
-        under_load as f64 / 1024.0,
         peak as f64 / 1024.0
     );
-    println!("the canned backend answered {answered} requests");
+    println!(
+        "the canned backend answered {answered} requests; load on this machine now: {}",
+        load_average()
+    );
 
-    let at = |concurrency: u64| rows.iter().find(|row| row.0 == concurrency);
+    let at = |concurrency: u64| rows.iter().find(|row| row.concurrency == concurrency);
     let added_p99_at_1 = at(1)
-        .map(|(_, direct, proxied, _)| signed_micros(proxied.p(0.99), direct.p(0.99)))
+        .map(|row| row.added(0.99))
         .context("no concurrency-1 run")?;
     let rps_at_32 = at(32)
-        .map(|(_, _, proxied, _)| proxied.throughput())
+        .map(|row| row.proxied.throughput())
         .context("no concurrency-32 run")?;
     let checks = [
         (
@@ -506,6 +572,14 @@ mod tests {
             })
         );
         assert_eq!(parse_memory("Name:\tx\nVmRSS:\t12 kB\n"), None);
+    }
+
+    #[test]
+    fn cpu_ticks_are_user_plus_system_counted_after_the_command_name() {
+        let stat = "4242 (forge proxy) S 1 4242 4242 0 -1 4194560 900 0 0 0 137 25 0 0 20 0 3 0";
+        assert_eq!(parse_cpu_ticks(stat), Some(162));
+        assert_eq!(parse_cpu_ticks("4242 (x) S 1 2"), None);
+        assert_eq!(parse_cpu_ticks("no parenthesis"), None);
     }
 
     #[test]

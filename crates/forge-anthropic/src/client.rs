@@ -1,8 +1,8 @@
 //! [`AnthropicClient`]: the [`LlmClient`] for the Anthropic Messages API.
 
 use forge_client::{
-    constraint_in, decode_constrained_completion, join_url, ChunkStream, ConstraintDialect,
-    HttpBackend, HttpConfig, InferenceRequest, LlmClient,
+    constraint_in, decode_constrained_completion, join_url, AuthSlot, ChunkStream,
+    ConstraintDialect, HttpBackend, HttpConfig, InferenceRequest, LlmClient,
 };
 use forge_types::StreamChunk;
 use forge_types::{ApiFormat, BackendError, Completion, ForgeError, JsonObject};
@@ -26,7 +26,10 @@ pub struct AnthropicConfig {
     /// The API root, without `/v1` (the client appends `/v1/messages`).
     pub base_url: String,
     /// Sent as `x-api-key`. A blank key is none. (A gateway that wants a bearer token instead
-    /// takes it through [`HttpConfig::api_key`]; configuring both is refused.)
+    /// takes it through [`HttpConfig::api_key`]; configuring both is refused.) Without a
+    /// configured key every request must carry its own
+    /// [`credential`](InferenceRequest::credential); a request with neither is refused before
+    /// sending ([`BackendError::MissingCredential`]).
     pub api_key: Option<String>,
     /// Pins the model. `None`: each request's own model is used (the inbound body's, else the
     /// pass-through `model`); a request with neither is refused before anything is sent.
@@ -136,6 +139,22 @@ impl AnthropicClient {
         self.model.as_deref()
     }
 
+    /// The HTTP client for `request`: its own credential (in `x-api-key`, unless it travels
+    /// verbatim) or the configured one. The Messages API rejects a call without a credential,
+    /// so one with none is refused here with a clear error instead of a backend 401.
+    fn http_for(&self, request: &InferenceRequest) -> Result<HttpBackend, BackendError> {
+        let http = self
+            .http
+            .for_request(request.credential.as_ref(), self.auth_slot())?;
+        if !http.sends_credential() {
+            return Err(BackendError::MissingCredential {
+                backend: self.backend_name().to_owned(),
+                header: self.auth_slot().header_name().to_owned(),
+            });
+        }
+        Ok(http)
+    }
+
     fn body(&self, request: &InferenceRequest, stream: bool) -> Result<JsonObject, BackendError> {
         let settings = BodySettings {
             pinned_model: self.model.as_deref(),
@@ -159,12 +178,21 @@ impl LlmClient for AnthropicClient {
         "anthropic"
     }
 
+    /// `x-api-key`: a request's token lands there.
+    fn auth_slot(&self) -> AuthSlot {
+        AuthSlot::XApiKey
+    }
+
+    /// The Messages API always needs a credential: without a configured one, each request
+    /// must bring its own.
+    fn requires_request_credential(&self) -> bool {
+        !self.http.has_static_credential()
+    }
+
     async fn send(&self, request: &InferenceRequest) -> Result<Completion, BackendError> {
+        let http = self.http_for(request)?;
         let body = self.body(request, false)?;
-        let response = self
-            .http
-            .post(&self.messages_url, &Value::Object(body))
-            .await?;
+        let response = http.post(&self.messages_url, &Value::Object(body)).await?;
         if !response.is_success() {
             return Err(response.http_error());
         }
@@ -178,9 +206,9 @@ impl LlmClient for AnthropicClient {
     }
 
     async fn send_stream(&self, request: &InferenceRequest) -> Result<ChunkStream, BackendError> {
+        let http = self.http_for(request)?;
         let body = self.body(request, true)?;
-        let bytes = self
-            .http
+        let bytes = http
             .post_streaming(&self.messages_url, &Value::Object(body))
             .await?
             .map_err(|response| response.http_error())?;

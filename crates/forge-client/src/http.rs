@@ -11,6 +11,8 @@ use futures_util::stream::{BoxStream, StreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde_json::Value;
 
+use crate::credential::{auth_header_token, AuthSlot, Credential};
+
 /// Joins a base URL and an endpoint path.
 ///
 /// Trailing `/` characters of `base` are dropped and exactly one `/` separates the two, so
@@ -35,8 +37,9 @@ pub struct HttpConfig {
     pub read_timeout: Duration,
     /// Sent as `Authorization: Bearer <key>` when set and not blank.
     pub api_key: Option<String>,
-    /// Added to every request after the auth header; a same-named header replaces it (names are
-    /// case-insensitive), so `Authorization: ApiKey …` here wins over `api_key`.
+    /// Added to every request. At most one static credential is allowed: `api_key` and an
+    /// `Authorization`/`x-api-key` header here (or two such headers) is a construction error,
+    /// never a silent override.
     pub extra_headers: Vec<(String, String)>,
 }
 
@@ -93,7 +96,29 @@ impl HttpConfig {
         self
     }
 
+    /// The header carrying the static credential, if one is configured (a blank auth header
+    /// value is no credential). More than one is a construction error.
+    pub fn static_credential_slots(&self) -> Vec<AuthSlot> {
+        let from_key = self.api_key.iter().map(|_| AuthSlot::Authorization);
+        let from_headers = self.extra_headers.iter().filter_map(|(name, value)| {
+            AuthSlot::from_header_name(name)
+                .filter(|slot| auth_header_token(*slot, value).is_some())
+        });
+        from_key.chain(from_headers).collect()
+    }
+
     fn default_headers(&self) -> Result<HeaderMap, ForgeError> {
+        let slots = self.static_credential_slots();
+        if slots.len() > 1 {
+            let names: Vec<&str> = slots.iter().map(|slot| slot.header_name()).collect();
+            return Err(ForgeError::InvalidInput {
+                what: "HTTP credentials",
+                message: format!(
+                    "more than one static credential is configured ({}); give exactly one",
+                    names.join(", ")
+                ),
+            });
+        }
         let mut headers = HeaderMap::new();
         if let Some(key) = &self.api_key {
             let mut value = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
@@ -117,7 +142,7 @@ impl HttpConfig {
                     what: "extra header value",
                     message: format!("value of {name:?}: {err}"),
                 })?;
-            if header_name == AUTHORIZATION {
+            if AuthSlot::from_header_name(header_name.as_str()).is_some() {
                 header_value.set_sensitive(true);
             }
             headers.insert(header_name, header_value);
@@ -170,12 +195,20 @@ impl RawResponse {
 pub struct HttpBackend {
     client: reqwest::Client,
     config: HttpConfig,
+    /// The static credential's header, if any (checked against per-request credentials).
+    static_credential: Option<AuthSlot>,
+    /// One request's credential header (see [`HttpBackend::for_request`]).
+    request_credential: Option<(HeaderName, HeaderValue)>,
 }
 
 impl fmt::Debug for HttpBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpBackend")
             .field("config", &self.config)
+            .field(
+                "request_credential",
+                &self.request_credential.as_ref().map(|(name, _)| name),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -195,7 +228,62 @@ impl HttpBackend {
                 what: "HTTP client",
                 message: error_chain(&err),
             })?;
-        Ok(Self { client, config })
+        let static_credential = config.static_credential_slots().first().copied();
+        Ok(Self {
+            client,
+            config,
+            static_credential,
+            request_credential: None,
+        })
+    }
+
+    /// This client for one request carrying `credential` (none: this client as is), written
+    /// into the backend's `native` slot unless the credential travels verbatim.
+    ///
+    /// A request credential next to a configured static one is refused
+    /// ([`BackendError::InvalidRequest`], nothing sent): forge forwards at most one credential
+    /// and never lets one silently replace the other.
+    pub fn for_request(
+        &self,
+        credential: Option<&Credential>,
+        native: AuthSlot,
+    ) -> Result<Self, BackendError> {
+        let Some(credential) = credential else {
+            return Ok(self.clone());
+        };
+        if let Some(configured) = self.static_credential {
+            return Err(BackendError::InvalidRequest {
+                problem: format!(
+                    "the request carries a credential ({}) but the client already has a static \
+                     one ({configured}); forge forwards at most one credential",
+                    credential.slot_for(native)
+                ),
+            });
+        }
+        let (name, value) = credential.header(native);
+        tracing::debug!(header = %name, "per-request credential");
+        Ok(Self {
+            request_credential: Some((name, value)),
+            ..self.clone()
+        })
+    }
+
+    /// Whether a static credential is configured (the client's own key or auth header).
+    pub fn has_static_credential(&self) -> bool {
+        self.static_credential.is_some()
+    }
+
+    /// Whether a request sent through this client carries a credential (static or per-request).
+    pub fn sends_credential(&self) -> bool {
+        self.static_credential.is_some() || self.request_credential.is_some()
+    }
+
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        let builder = self.client.request(method, url);
+        match &self.request_credential {
+            Some((name, value)) => builder.header(name.clone(), value.clone()),
+            None => builder,
+        }
     }
 
     /// The configuration this client was built with.
@@ -207,8 +295,7 @@ impl HttpBackend {
     pub async fn post(&self, url: &str, body: &Value) -> Result<RawResponse, BackendError> {
         tracing::debug!(url, "POST");
         let response = self
-            .client
-            .post(url)
+            .request(reqwest::Method::POST, url)
             .json(body)
             .send()
             .await
@@ -225,8 +312,7 @@ impl HttpBackend {
     pub async fn get(&self, url: &str) -> Result<RawResponse, BackendError> {
         tracing::debug!(url, "GET");
         let response = self
-            .client
-            .get(url)
+            .request(reqwest::Method::GET, url)
             .send()
             .await
             .map_err(|err| self.map_error(&err, url))?;
@@ -249,8 +335,7 @@ impl HttpBackend {
     {
         tracing::debug!(url, "POST (streaming)");
         let response = self
-            .client
-            .post(url)
+            .request(reqwest::Method::POST, url)
             .json(body)
             .send()
             .await
@@ -379,6 +464,68 @@ mod tests {
             .header("Authorization", "ApiKey also-secret");
         let shown = format!("{config:?}");
         assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    #[test]
+    fn two_static_credentials_are_a_construction_error_not_an_override() {
+        let quick = || HttpConfig::with_timeout(Duration::from_secs(1));
+        let cases = [
+            (
+                quick().api_key("sk-1").header("Authorization", "ApiKey x"),
+                false,
+            ),
+            (quick().api_key("sk-1").header("X-Api-Key", "k"), false),
+            (
+                quick()
+                    .header("authorization", "Bearer a")
+                    .header("x-api-key", "b"),
+                false,
+            ),
+            (quick().api_key("sk-1").header("x-api-key", "  "), true),
+            (quick().header("Authorization", "Bearer "), true),
+            (quick().api_key("sk-1").header("anthropic-beta", "x"), true),
+        ];
+        for (config, builds) in cases {
+            let shown = format!("{config:?}");
+            let result = HttpBackend::new(config);
+            assert_eq!(result.is_ok(), builds, "{shown}");
+            if let Err(error) = result {
+                assert!(matches!(
+                    error,
+                    ForgeError::InvalidInput {
+                        what: "HTTP credentials",
+                        ..
+                    }
+                ));
+                assert!(!error.to_string().contains("sk-1"), "{error}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_request_credential_next_to_a_static_one_is_refused() {
+        let credential = Credential::token("sk-request").unwrap();
+        for config in [
+            HttpConfig::with_timeout(Duration::from_secs(1)).api_key("sk-static"),
+            HttpConfig::with_timeout(Duration::from_secs(1)).header("x-api-key", "sk-static"),
+        ] {
+            let backend = HttpBackend::new(config).unwrap();
+            let error = backend
+                .for_request(Some(&credential), AuthSlot::Authorization)
+                .unwrap_err();
+            assert!(
+                matches!(&error, BackendError::InvalidRequest { problem } if problem.contains("at most one")),
+                "{error}"
+            );
+            assert!(!error.to_string().contains("sk-"), "{error}");
+            assert!(backend.for_request(None, AuthSlot::Authorization).is_ok());
+        }
+        let open = HttpBackend::new(HttpConfig::with_timeout(Duration::from_secs(1))).unwrap();
+        let authorized = open
+            .for_request(Some(&credential), AuthSlot::XApiKey)
+            .unwrap();
+        assert!(authorized.sends_credential() && !open.sends_credential());
+        assert!(!format!("{authorized:?}").contains("sk-request"));
     }
 
     #[test]

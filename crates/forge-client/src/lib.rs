@@ -5,6 +5,8 @@
 //! - [`InferenceRequest`]: everything one model call needs.
 //! - [`HttpBackend`]: one HTTP client per backend instance with timeouts, auth headers and typed
 //!   errors ([`BackendError`]).
+//! - [`Credential`]: one request's backend credential, written into the backend's native
+//!   [`AuthSlot`] (at most one credential per request; the secret never shows in `Debug`).
 //! - [`openai_shape`]: the OpenAI chat-completions response shape and the one policy that turns
 //!   it (streamed or not) into a [`Completion`]: argument decoding, reasoning, the retry path.
 //! - [`sampling_defaults`]: the per-model recommended sampling map and its strict mode.
@@ -31,6 +33,7 @@
 //! ```
 
 mod constrained;
+mod credential;
 mod http;
 pub mod openai_shape;
 pub mod sampling_defaults;
@@ -40,6 +43,7 @@ pub use constrained::{
     constrained_stream, constraint_in, decode_constrained_completion, hide_constrained_text,
     resolve_constrained_text,
 };
+pub use credential::{auth_header_token, AuthSlot, Credential, CredentialError};
 pub use forge_toolparse::{ConstraintDialect, ToolConstraint};
 pub use http::{join_url, HttpBackend, HttpConfig, RawResponse};
 pub use stream::{openai_chunk_stream, FrameStream, ReasoningDeltas};
@@ -74,6 +78,10 @@ pub struct InferenceRequest {
     /// client decodes back into one call (or, for the synthetic text tool, into text), and a
     /// stream forwards no text deltas: the JSON is not meant for a reader.
     pub constraint: Option<ToolConstraint>,
+    /// This request's backend credential (the proxy's inbound caller's), written into the
+    /// backend's native [`AuthSlot`]. A client that also has a static credential refuses the
+    /// request ([`BackendError::InvalidRequest`]): forge forwards at most one.
+    pub credential: Option<Credential>,
 }
 
 /// The stream a client returns from [`LlmClient::send_stream`].
@@ -100,6 +108,19 @@ pub trait LlmClient: Send + Sync + std::fmt::Debug {
 
     /// The backend's context window in tokens, when it can tell.
     async fn context_length(&self) -> Result<Option<u64>, BackendError>;
+
+    /// The header this backend authenticates with: where a [`Credential::token`] lands.
+    /// Default: `Authorization` (`Bearer <token>`), the OpenAI-shaped servers' slot.
+    fn auth_slot(&self) -> AuthSlot {
+        AuthSlot::Authorization
+    }
+
+    /// True when a request without its own [`InferenceRequest::credential`] would be refused
+    /// before sending ([`BackendError::MissingCredential`]): the backend needs a credential
+    /// and the client has none configured. Default: `false` (ungated servers are normal).
+    fn requires_request_credential(&self) -> bool {
+        false
+    }
 
     /// How this backend constrains decoding to a tool call, or `None` when it cannot (the
     /// default): the engine then never sets [`InferenceRequest::constraint`].

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use forge_client::{HttpBackend, HttpConfig};
+use forge_client::{AuthSlot, Credential, HttpBackend, HttpConfig};
 use forge_types::{BackendError, TimeoutPhase};
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
@@ -145,15 +145,13 @@ async fn bearer_key_and_extra_headers_are_sent() {
 }
 
 #[tokio::test]
-async fn extra_authorization_header_replaces_the_bearer_key() {
+async fn extra_authorization_header_is_the_one_static_credential() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
         .mount(&server)
         .await;
-    let config = quick()
-        .api_key("ignored")
-        .header("authorization", "ApiKey custom-scheme");
+    let config = quick().header("authorization", "ApiKey custom-scheme");
     backend(config)
         .get_json(&format!("{}/m", server.uri()))
         .await
@@ -165,6 +163,63 @@ async fn extra_authorization_header_replaces_the_bearer_key() {
         .iter()
         .collect();
     assert_eq!(values, ["ApiKey custom-scheme"]);
+    let both = quick()
+        .api_key("sk-1")
+        .header("authorization", "ApiKey custom-scheme");
+    assert!(
+        HttpBackend::new(both).is_err(),
+        "a key and an auth header are two credentials, refused rather than merged"
+    );
+}
+
+#[tokio::test]
+async fn per_request_credential_rides_in_the_requested_slot_on_every_method() {
+    let cases = [
+        (
+            AuthSlot::Authorization,
+            Credential::token("sk-r").unwrap(),
+            "authorization",
+            "Bearer sk-r",
+        ),
+        (
+            AuthSlot::XApiKey,
+            Credential::token("sk-r").unwrap(),
+            "x-api-key",
+            "sk-r",
+        ),
+        (
+            AuthSlot::XApiKey,
+            Credential::verbatim(AuthSlot::Authorization, "Bearer oauth").unwrap(),
+            "authorization",
+            "Bearer oauth",
+        ),
+    ];
+    for (native, credential, name, value) in cases {
+        let server = MockServer::start().await;
+        Mock::given(header(name, value))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+            .expect(3)
+            .mount(&server)
+            .await;
+        let shared = backend(quick());
+        let http = shared.for_request(Some(&credential), native).unwrap();
+        let url = format!("{}/x", server.uri());
+        http.get_json(&url).await.unwrap();
+        http.post_json(&url, &json!({})).await.unwrap();
+        assert!(http.post_streaming(&url, &json!({})).await.unwrap().is_ok());
+        shared.get_json(&url).await.unwrap_err();
+        let received = server.received_requests().await.unwrap();
+        let other = if name == "authorization" {
+            "x-api-key"
+        } else {
+            "authorization"
+        };
+        assert!(
+            received.iter().all(|r| r.headers.get(other).is_none()),
+            "{name}"
+        );
+        server.verify().await;
+    }
 }
 
 #[tokio::test]

@@ -377,7 +377,10 @@ impl LlmClient for LlamaServerClient {
 
     async fn send(&self, request: &InferenceRequest) -> Result<Completion, BackendError> {
         let body = self.request_body(request, false);
-        let response = self.http.post(&self.chat_url, &body).await?;
+        let http = self
+            .http
+            .for_request(request.credential.as_ref(), self.auth_slot())?;
+        let response = http.post(&self.chat_url, &body).await?;
         if !response.is_success() {
             return rejected(&response);
         }
@@ -387,7 +390,10 @@ impl LlmClient for LlamaServerClient {
 
     async fn send_stream(&self, request: &InferenceRequest) -> Result<ChunkStream, BackendError> {
         let body = self.request_body(request, true);
-        let frames = match self.http.post_sse(&self.chat_url, &body).await? {
+        let http = self
+            .http
+            .for_request(request.credential.as_ref(), self.auth_slot())?;
+        let frames = match http.post_sse(&self.chat_url, &body).await? {
             Ok(frames) => frames,
             Err(response) => {
                 let completion = rejected(&response)?;

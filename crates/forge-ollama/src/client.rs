@@ -191,9 +191,11 @@ impl LlmClient for OllamaClient {
     }
 
     async fn send(&self, request: &InferenceRequest) -> Result<Completion, BackendError> {
-        let mut think = self.think.current().enabled;
-        let mut response = self
+        let http = self
             .http
+            .for_request(request.credential.as_ref(), self.auth_slot())?;
+        let mut think = self.think.current().enabled;
+        let mut response = http
             .post(
                 &self.chat_url,
                 &Value::Object(self.body(request, think, false)),
@@ -201,8 +203,7 @@ impl LlmClient for OllamaClient {
             .await?;
         if self.retry_without_think(&response)? {
             think = false;
-            response = self
-                .http
+            response = http
                 .post(
                     &self.chat_url,
                     &Value::Object(self.body(request, think, false)),
@@ -223,9 +224,11 @@ impl LlmClient for OllamaClient {
     }
 
     async fn send_stream(&self, request: &InferenceRequest) -> Result<ChunkStream, BackendError> {
-        let mut think = self.think.current().enabled;
-        let mut opened = self
+        let http = self
             .http
+            .for_request(request.credential.as_ref(), self.auth_slot())?;
+        let mut think = self.think.current().enabled;
+        let mut opened = http
             .post_streaming(
                 &self.chat_url,
                 &Value::Object(self.body(request, think, true)),
@@ -237,8 +240,7 @@ impl LlmClient for OllamaClient {
         };
         if rejected_thinking {
             think = false;
-            opened = self
-                .http
+            opened = http
                 .post_streaming(
                     &self.chat_url,
                     &Value::Object(self.body(request, think, true)),

@@ -29,6 +29,9 @@
 //! - Response: see [`forge_client::openai_shape`]. Reasoning comes only from the reasoning fields
 //!   or inline think tags, never from plain content: for a hosted model, text next to a tool call
 //!   is meant for the user. Text responses have think tags removed.
+//! - Authentication: the configured bearer key, or the request's own
+//!   [`credential`](InferenceRequest::credential) as `Authorization: Bearer` (both at once is
+//!   refused before sending).
 //! - Every non-2xx status, timeout, transport failure and broken envelope is a typed
 //!   [`BackendError`]; an error frame or a cut inside a stream ends the stream with an error item.
 //! - The context window is unknown (hosted APIs do not report it): [`LlmClient::context_length`]
@@ -80,7 +83,9 @@ impl OpenAiCompatConfig {
         self
     }
 
-    /// Adds a header sent on every request (it replaces a same-named auth header).
+    /// Adds a header sent on every request. An `Authorization` or `x-api-key` header here is
+    /// the static credential: together with [`api_key`](Self::api_key) it is refused when the
+    /// client is built.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.http = self.http.header(name, value);
         self
@@ -192,7 +197,10 @@ impl LlmClient for OpenAiCompatClient {
 
     async fn send(&self, request: &InferenceRequest) -> Result<Completion, BackendError> {
         let body = self.request_body(request, false);
-        let response = self.http.post_json(&self.chat_url, &body).await?;
+        let http = self
+            .http
+            .for_request(request.credential.as_ref(), self.auth_slot())?;
+        let response = http.post_json(&self.chat_url, &body).await?;
         let constraint = constraint_in(request, ConstraintDialect::OpenAiStrict);
         Ok(decode_chat_completion(&response)?.resolve_with(ReasoningPolicy::HOSTED, constraint))
     }
@@ -201,6 +209,7 @@ impl LlmClient for OpenAiCompatClient {
         let body = self.request_body(request, true);
         let frames = self
             .http
+            .for_request(request.credential.as_ref(), self.auth_slot())?
             .post_sse(&self.chat_url, &body)
             .await?
             .map_err(|response| response.http_error())?;

@@ -582,7 +582,7 @@ async fn auth_and_extra_headers() {
             ],
         ),
         (
-            "ignored",
+            "",
             vec![("Authorization", "ApiKey custom-scheme")],
             Some("ApiKey custom-scheme"),
             vec![],

@@ -100,6 +100,15 @@ pub enum BackendError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The backend requires a credential and neither the request nor the client's configuration
+    /// carries one. Nothing was sent; the proxy answers 401.
+    #[error("the {backend} backend requires a credential in the {header} header and none was given; nothing was sent")]
+    MissingCredential {
+        /// The backend's short name (`anthropic`).
+        backend: String,
+        /// The header the credential belongs in (`x-api-key`).
+        header: String,
+    },
 }
 
 impl BackendError {

@@ -139,9 +139,15 @@ impl VllmClient {
     /// An unpinned client whose server lists no model fails here rather than sending a guess
     /// that vLLM would answer with 404.
     pub async fn identity(&self) -> Result<&ModelIdentity, BackendError> {
+        self.identity_with(&self.http).await
+    }
+
+    /// [`identity`](Self::identity), discovered through `http` (an inference's own credential,
+    /// so a gated server is asked with the caller's key). A failed discovery is not latched.
+    async fn identity_with(&self, http: &HttpBackend) -> Result<&ModelIdentity, BackendError> {
         self.identity
             .get_or_try_init(|| async {
-                let (catalog, raw) = self.catalog().await?;
+                let (catalog, raw) = Self::catalog(http, &self.base_url).await?;
                 let served = first_served_model(&catalog, &raw)?.ok_or_else(|| {
                     BackendError::InvalidResponse {
                         problem: "no model configured and vLLM /v1/models lists none".into(),
@@ -154,8 +160,8 @@ impl VllmClient {
             .await
     }
 
-    async fn catalog(&self) -> Result<(Value, String), BackendError> {
-        let response = self.http.get(&join_url(&self.base_url, "/models")).await?;
+    async fn catalog(http: &HttpBackend, base_url: &str) -> Result<(Value, String), BackendError> {
+        let response = http.get(&join_url(base_url, "/models")).await?;
         let raw = response.body.clone();
         Ok((response.into_json()?, raw))
     }
@@ -176,12 +182,12 @@ impl LlmClient for VllmClient {
     }
 
     async fn send(&self, request: &InferenceRequest) -> Result<Completion, BackendError> {
-        let model = self.identity().await?.wire().to_owned();
-        let body = chat_body(&model, request, &self.sampling, false);
-        let response = self
+        let http = self
             .http
-            .post(&self.chat_url(), &Value::Object(body))
-            .await?;
+            .for_request(request.credential.as_ref(), self.auth_slot())?;
+        let model = self.identity_with(&http).await?.wire().to_owned();
+        let body = chat_body(&model, request, &self.sampling, false);
+        let response = http.post(&self.chat_url(), &Value::Object(body)).await?;
         if !response.is_success() {
             return Err(response.http_error());
         }
@@ -195,10 +201,12 @@ impl LlmClient for VllmClient {
     }
 
     async fn send_stream(&self, request: &InferenceRequest) -> Result<ChunkStream, BackendError> {
-        let model = self.identity().await?.wire().to_owned();
-        let body = chat_body(&model, request, &self.sampling, true);
-        let bytes = match self
+        let http = self
             .http
+            .for_request(request.credential.as_ref(), self.auth_slot())?;
+        let model = self.identity_with(&http).await?.wire().to_owned();
+        let body = chat_body(&model, request, &self.sampling, true);
+        let bytes = match http
             .post_streaming(&self.chat_url(), &Value::Object(body))
             .await?
         {
@@ -221,7 +229,7 @@ impl LlmClient for VllmClient {
 
     async fn context_length(&self) -> Result<Option<u64>, BackendError> {
         let model = self.identity().await?.wire().to_owned();
-        let (catalog, raw) = self.catalog().await?;
+        let (catalog, raw) = Self::catalog(&self.http, &self.base_url).await?;
         context_length_of(&catalog, &raw, &model)
     }
 }

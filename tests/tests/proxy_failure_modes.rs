@@ -224,12 +224,12 @@ fn scenarios() -> Vec<Scenario> {
             check_backend: no_retry,
         },
         Scenario {
-            name: "backend_401_passes_through_as_401",
+            name: "backend_401_is_a_401_without_the_backend_body",
             replies: || vec![ResponseTemplate::new(401).set_body_string("missing key")],
             repeat_last: false,
             expect: Expect::Error {
                 status: 401,
-                message: "Backend returned 401: missing key",
+                message: "Backend rejected the request's credential (HTTP 401)",
             },
             attempts: 1,
             check_backend: no_retry,

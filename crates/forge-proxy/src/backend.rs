@@ -46,8 +46,6 @@ pub struct Backend {
     pub client: Arc<dyn LlmClient>,
     /// The backend root for metadata forwarding.
     pub root_url: String,
-    /// Whether the backend speaks Anthropic (credential header for forwarding).
-    pub anthropic: bool,
     /// The managed server, stopped on shutdown.
     pub managed: Option<RunningBackend>,
 }
@@ -99,11 +97,9 @@ pub fn external_client(
             Arc::new(OpenAiCompatClient::new(openai)?)
         }
         ExternalClient::Anthropic => {
-            let key = config
-                .backend_api_key
-                .clone()
-                .or_else(|| std::env::var("ANTHROPIC_API_KEY").ok())
-                .unwrap_or_default();
+            // Only the proxy's own key: an ambient ANTHROPIC_API_KEY would be a hidden second
+            // credential next to the callers' own. Without a key, each request brings one.
+            let key = config.backend_api_key.clone().unwrap_or_default();
             let mut anthropic = AnthropicConfig::new(key)
                 .base_url(external.root_url.clone())
                 .http(HttpConfig::with_timeout(config.backend_timeout));
@@ -123,7 +119,6 @@ pub async fn start_backend(config: &ProxyConfig) -> Result<Backend, StartError> 
         crate::config::BackendTarget::External(external) => Ok(Backend {
             client: external_client(external, config)?,
             root_url: external.root_url.clone(),
-            anthropic: external.client == ExternalClient::Anthropic,
             managed: None,
         }),
         crate::config::BackendTarget::Managed(managed) => start_managed(managed, config).await,
@@ -146,7 +141,6 @@ async fn start_managed(
         Ok(client) => Ok(Backend {
             client,
             root_url: running.root_url(),
-            anthropic: false,
             managed: Some(running),
         }),
         Err(error) => {

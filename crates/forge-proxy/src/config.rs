@@ -162,7 +162,9 @@ pub struct Cli {
     )]
     pub reasoning_replay: ReplayChoice,
 
-    /// Credential for the backend (Bearer token; x-api-key for Anthropic).
+    /// Static credential for the backend (Bearer token; x-api-key for Anthropic). Without it
+    /// each request's own Authorization or x-api-key header is forwarded; with it, a request
+    /// that brings one is refused (400).
     #[arg(
         long,
         env = "FORGE_BACKEND_API_KEY",

@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use forge_client::Credential;
 use forge_types::BackendError;
 use serde_json::{json, Value};
 use thiserror::Error;
@@ -30,6 +31,11 @@ pub enum ProxyError {
     /// The body could not be read.
     #[error("could not read the request body: {0}")]
     BodyRead(String),
+    /// The request's credentials break the one-credential rule (two of them, a repeated auth
+    /// header, an inbound one next to the static key) or cannot be sent. Names headers, never
+    /// values.
+    #[error("Invalid credentials: {0}")]
+    Credentials(String),
     /// No such route.
     #[error("Not found")]
     NotFound,
@@ -46,6 +52,19 @@ pub enum ProxyError {
 
 fn backend_message(error: &BackendError) -> String {
     match error {
+        // Auth failures quote no body: a rejection may echo the credential it rejected.
+        BackendError::Http {
+            status: status @ (401 | 403),
+            ..
+        } => format!(
+            "Backend rejected the request's credential (HTTP {status}); check the Authorization \
+             or x-api-key header, or the proxy's --backend-api-key"
+        ),
+        BackendError::MissingCredential { backend, header } => format!(
+            "The {backend} backend requires a credential ({header}) and this request carries \
+             none: send an Authorization or x-api-key header, or start the proxy with \
+             --backend-api-key"
+        ),
         BackendError::Http {
             status,
             body_excerpt,
@@ -65,14 +84,15 @@ impl ProxyError {
             Self::InvalidJson(_)
             | Self::NotAnObject
             | Self::InvalidField(_)
+            | Self::Credentials(_)
             | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Backend(error) => match error {
                 BackendError::Http {
-                    status: status @ (401 | 403),
-                    ..
-                } => StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
+                    status: 401 | 403, ..
+                }
+                | BackendError::MissingCredential { .. } => StatusCode::UNAUTHORIZED,
                 BackendError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
                 BackendError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
                 _ => StatusCode::BAD_GATEWAY,
@@ -87,6 +107,11 @@ impl ProxyError {
         match self {
             Self::InvalidJson(_) => "invalid_json",
             Self::NotAnObject | Self::InvalidField(_) | Self::BodyRead(_) => "invalid_request",
+            Self::Credentials(_) => "invalid_credentials",
+            Self::Backend(BackendError::MissingCredential { .. }) => "missing_credential",
+            Self::Backend(BackendError::Http {
+                status: 401 | 403, ..
+            }) => "backend_auth_failed",
             Self::TooLarge => "request_too_large",
             Self::NotFound => "not_found",
             Self::Backend(BackendError::Timeout { .. }) => "backend_timeout",
@@ -162,6 +187,55 @@ impl ProxyError {
     }
 }
 
+impl ProxyError {
+    /// This error with every occurrence of `credential`'s secret replaced (backend bodies and
+    /// messages quoted in it may echo the key they rejected).
+    pub fn redacted(self, credential: &Credential) -> Self {
+        let redact = |text: String| credential.redact(&text);
+        match self {
+            Self::Backend(error) => Self::Backend(match error {
+                BackendError::Http {
+                    status,
+                    url,
+                    body_excerpt,
+                } => BackendError::Http {
+                    status,
+                    url,
+                    body_excerpt: redact(body_excerpt),
+                },
+                BackendError::InvalidResponse {
+                    problem,
+                    body_excerpt,
+                } => BackendError::InvalidResponse {
+                    problem: redact(problem),
+                    body_excerpt: redact(body_excerpt),
+                },
+                BackendError::InStream {
+                    error_type,
+                    message,
+                } => BackendError::InStream {
+                    error_type,
+                    message: redact(message),
+                },
+                BackendError::Transport { url, message } => BackendError::Transport {
+                    url,
+                    message: redact(message),
+                },
+                BackendError::Truncated { detail } => BackendError::Truncated {
+                    detail: redact(detail),
+                },
+                BackendError::InvalidRequest { problem } => BackendError::InvalidRequest {
+                    problem: redact(problem),
+                },
+                other => other,
+            }),
+            Self::ForwardFailed(message) => Self::ForwardFailed(redact(message)),
+            Self::Internal(message) => Self::Internal(redact(message)),
+            other => other,
+        }
+    }
+}
+
 impl From<BackendError> for ProxyError {
     fn from(error: BackendError) -> Self {
         Self::Backend(error)
@@ -186,7 +260,15 @@ mod tests {
             (http(400), 502),
             (http(500), 502),
             (http(401), 401),
-            (http(403), 403),
+            (http(403), 401),
+            (
+                ProxyError::Backend(BackendError::MissingCredential {
+                    backend: "anthropic".into(),
+                    header: "x-api-key".into(),
+                }),
+                401,
+            ),
+            (ProxyError::Credentials("two".into()), 400),
             (
                 ProxyError::Backend(BackendError::Timeout {
                     phase: forge_types::TimeoutPhase::Read,

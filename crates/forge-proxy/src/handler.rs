@@ -16,6 +16,7 @@ use forge_guardrails::{
 use forge_types::{CallIdGenerator, Completion, ForgeError, LlmResponse, TextResponse, ToolCall};
 use serde_json::{json, Value};
 
+use crate::credentials::WithCredential;
 use crate::error::ProxyError;
 use crate::inbound::PreparedRequest;
 
@@ -81,6 +82,7 @@ async fn bypass(
         passthrough: request.passthrough,
         raw_openai_tools: None,
         inbound_anthropic_body: request.raw.anthropic_body,
+        credential: request.credential,
         ..InferenceRequest::default()
     };
     let completion = client.send(&call).await?;
@@ -105,6 +107,15 @@ async fn guarded(
     settings: &HandlerSettings,
     mut request: PreparedRequest,
 ) -> Result<Completion, ProxyError> {
+    // The engine builds every attempt's request; the credential rides on the client instead.
+    let credential = request.credential.take();
+    let authenticated = credential
+        .as_ref()
+        .map(|credential| WithCredential::new(client, credential));
+    let client: &dyn LlmClient = match &authenticated {
+        Some(authenticated) => authenticated,
+        None => client,
+    };
     let injected =
         settings.inject_respond_tool && !request.tools.iter().any(|t| t.name == RESPOND_TOOL_NAME);
     if injected {

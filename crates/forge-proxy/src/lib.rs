@@ -29,6 +29,7 @@
 
 mod backend;
 pub mod config;
+mod credentials;
 mod error;
 mod handler;
 mod ids;
@@ -41,6 +42,7 @@ use std::sync::Arc;
 
 pub use backend::{external_client, StartError};
 pub use config::{Cli, ConfigError, ProxyConfig};
+pub use credentials::{resolve_metadata_credential, resolve_request_credential, WithCredential};
 pub use error::{ProxyError, MAX_BODY_BYTES};
 pub use handler::{handle, HandlerSettings};
 pub use inbound::{prepare_anthropic, prepare_openai, InboundError, PreparedRequest, Protocol};
@@ -82,6 +84,17 @@ impl Proxy {
             inject_respond_tool: config.inject_respond_tool,
             reasoning_replay: config.reasoning_replay,
         };
+        let static_credential = config
+            .backend_api_key
+            .as_deref()
+            .map(forge_client::Credential::token)
+            .transpose()
+            .map_err(|error| {
+                StartError::Client(forge_types::ForgeError::InvalidInput {
+                    what: "--backend-api-key",
+                    message: error.to_string(),
+                })
+            })?;
         let default_model = match &config.backend {
             BackendTarget::External(external) => external.model.clone(),
             BackendTarget::Managed(_) => None,
@@ -90,10 +103,9 @@ impl Proxy {
             .with_serialization(config.serialize)
             .with_native_passthrough(config.capability == Capability::Native)
             .with_default_model(default_model)
+            .with_static_credential(static_credential)
             .with_forwarding(ForwardTarget {
                 root_url: backend.root_url,
-                api_key: config.backend_api_key.clone(),
-                api_key_header: backend.anthropic,
                 http,
             });
         Ok(Self {

@@ -12,11 +12,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use forge_client::LlmClient;
+use forge_client::{Credential, LlmClient};
+use forge_types::BackendError;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use crate::credentials::{resolve_metadata_credential, resolve_request_credential};
 use crate::error::{ProxyError, MAX_BODY_BYTES};
 use crate::handler::{handle, HandlerSettings};
 use crate::inbound::{prepare_anthropic, prepare_openai, PreparedRequest, Protocol};
@@ -27,11 +29,8 @@ use crate::outbound;
 pub struct ForwardTarget {
     /// The backend root (no trailing `/v1`); the request's path and query are appended.
     pub root_url: String,
-    /// The static backend credential, if configured.
-    pub api_key: Option<String>,
-    /// Send the credential as `x-api-key` (Anthropic) instead of `Authorization: Bearer`.
-    pub api_key_header: bool,
-    /// The HTTP client (carries the backend timeout).
+    /// The HTTP client (carries the backend timeout). Credentials follow the same
+    /// one-credential rule as inference (see [`AppState::with_static_credential`]).
     pub http: reqwest::Client,
 }
 
@@ -45,6 +44,7 @@ pub struct AppState {
     gate: Option<Semaphore>,
     waiting: AtomicUsize,
     forward: Option<ForwardTarget>,
+    static_credential: Option<Credential>,
 }
 
 impl AppState {
@@ -59,7 +59,24 @@ impl AppState {
             gate: None,
             waiting: AtomicUsize::new(0),
             forward: None,
+            static_credential: None,
         }
+    }
+
+    /// The proxy's static backend key (`--backend-api-key`), already configured in the client.
+    /// With it, a request that brings its own credential is refused (400); metadata GETs send
+    /// it in the backend's native slot; error bodies never quote it.
+    pub fn with_static_credential(mut self, credential: Option<Credential>) -> Self {
+        self.static_credential = credential;
+        self
+    }
+
+    /// `error` with the request's and the static credential's secrets removed.
+    fn scrubbed(&self, error: ProxyError, credential: Option<&Credential>) -> ProxyError {
+        [credential, self.static_credential.as_ref()]
+            .into_iter()
+            .flatten()
+            .fold(error, |error, credential| error.redacted(credential))
     }
 
     /// One inference at a time, in arrival order.
@@ -200,6 +217,7 @@ async fn completion(
             return error.into_protocol_response(protocol);
         }
     };
+    let credential = prepared.credential.clone();
     let model = prepared
         .model
         .clone()
@@ -222,7 +240,7 @@ async fn completion(
     }
     .await;
     let replay = state.settings.reasoning_replay;
-    match result {
+    match result.map_err(|error| state.scrubbed(error, credential.as_ref())) {
         Ok(completion) => {
             tracing::info!("<< JSON 200");
             let body = match protocol {
@@ -246,12 +264,14 @@ fn stream_response(
     model: String,
     prepared: PreparedRequest,
 ) -> Response {
+    let credential = prepared.credential.clone();
     let frames = futures_util::stream::once(async move {
         let result = async {
             let _slot = state.slot().await?;
             handle(state.client.as_ref(), &state.settings, prepared).await
         }
-        .await;
+        .await
+        .map_err(|error| state.scrubbed(error, credential.as_ref()));
         let replay = state.settings.reasoning_replay;
         let frames = match result {
             Ok(completion) => match protocol {
@@ -317,10 +337,23 @@ async fn read_request(
     let Value::Object(object) = value else {
         return Err(ProxyError::NotAnObject);
     };
-    let prepared = match protocol {
+    let mut prepared = match protocol {
         Protocol::OpenAi => prepare_openai(&object, state.native_passthrough)?,
         Protocol::Anthropic => prepare_anthropic(&object)?,
     };
+    // Before any response head: a credential problem is a real status even when streaming.
+    prepared.credential = resolve_request_credential(
+        headers,
+        protocol,
+        state.client.auth_slot(),
+        state.static_credential.is_some(),
+    )?;
+    if prepared.credential.is_none() && state.client.requires_request_credential() {
+        return Err(ProxyError::Backend(BackendError::MissingCredential {
+            backend: state.client.backend_name().to_owned(),
+            header: state.client.auth_slot().header_name().to_owned(),
+        }));
+    }
     Ok(prepared)
 }
 
@@ -336,24 +369,29 @@ async fn forward(
     };
     let path_and_query = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
     let url = format!("{}{}", target.root_url, path_and_query);
-    let mut request = target.http.get(&url);
-    match &target.api_key {
-        Some(key) if target.api_key_header => request = request.header("x-api-key", key),
-        Some(key) => request = request.bearer_auth(key),
-        None => {
-            for name in [header::AUTHORIZATION.as_str(), "x-api-key"] {
-                if let Some(value) = headers.get(name) {
-                    request = request.header(name, value);
-                }
+    let native = state.client.auth_slot();
+    let credential =
+        match resolve_metadata_credential(&headers, native, state.static_credential.as_ref()) {
+            Ok(credential) => credential,
+            Err(error) => {
+                tracing::info!(%error, "rejected metadata request");
+                return error.into_protocol_response(Protocol::OpenAi);
             }
-        }
+        };
+    let mut request = target.http.get(&url);
+    if let Some(credential) = &credential {
+        let (name, value) = credential.header(native);
+        request = request.header(name, value);
     }
     let response = match request.send().await {
         Ok(response) => response,
         Err(e) => {
-            tracing::warn!(%url, error = %e, "metadata forward failed");
-            return ProxyError::ForwardFailed(e.to_string())
-                .into_protocol_response(Protocol::OpenAi);
+            let error = state.scrubbed(
+                ProxyError::ForwardFailed(e.to_string()),
+                credential.as_ref(),
+            );
+            tracing::warn!(%url, %error, "metadata forward failed");
+            return error.into_protocol_response(Protocol::OpenAi);
         }
     };
     let status =

@@ -47,6 +47,7 @@ pub fn prepare_anthropic(body: &JsonObject) -> Result<PreparedRequest, InboundEr
             openai_tools: None,
             anthropic_body: Some(body.clone()),
         },
+        credential: None,
     })
 }
 

@@ -10,6 +10,7 @@ mod openai;
 pub use anthropic::prepare_anthropic;
 pub use openai::prepare_openai;
 
+use forge_client::Credential;
 use forge_guardrails::RawInbound;
 use forge_types::{JsonObject, Message, SamplingParams, ToolSpec};
 use serde_json::Value;
@@ -71,6 +72,9 @@ pub struct PreparedRequest {
     pub passthrough: JsonObject,
     /// The verbatim payloads for the clean first attempt.
     pub raw: RawInbound,
+    /// The backend credential resolved from the inbound headers (never from the body), sent on
+    /// every backend call of this request.
+    pub credential: Option<Credential>,
 }
 
 /// The JSON type name of `value`, for error messages.

@@ -66,6 +66,7 @@ pub fn prepare_openai(
         sampling,
         passthrough,
         raw,
+        credential: None,
     })
 }
 

@@ -647,6 +647,10 @@ fn write_reports(
     timestamp: &str,
 ) -> Result<()> {
     if let Some(path) = html {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
         std::fs::write(path, html_dashboard(rows, timestamp)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {}", path.display());

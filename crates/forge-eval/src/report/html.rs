@@ -11,7 +11,9 @@ use crate::row::RunRow;
 use crate::significance::{compare_presets, DuplicateRun};
 use crate::stats::stars;
 
-const PLOT_LEFT: f64 = 230.0;
+const MIN_LABEL_WIDTH: f64 = 230.0;
+/// Approximate advance of one 11 px label character, to size the label column.
+const LABEL_CHAR_WIDTH: f64 = 6.4;
 const PLOT_WIDTH: f64 = 700.0;
 const BAR_HEIGHT: f64 = 12.0;
 const BAR_GAP: f64 = 3.0;
@@ -66,13 +68,21 @@ struct Bar {
     value: String,
 }
 
-fn x_of(fraction: f64) -> f64 {
-    PLOT_LEFT + fraction.clamp(0.0, 1.0) * PLOT_WIDTH
+/// Where the plot starts: after the widest label.
+fn plot_left<'a>(labels: impl Iterator<Item = &'a str>) -> f64 {
+    let widest = labels.map(|l| l.chars().count()).max().unwrap_or(0);
+    #[allow(clippy::cast_precision_loss)] // label lengths are tiny
+    let width = widest as f64 * LABEL_CHAR_WIDTH + 16.0;
+    width.max(MIN_LABEL_WIDTH)
 }
 
-fn axis(svg: &mut String, height: f64) {
+fn x_of(left: f64, fraction: f64) -> f64 {
+    left + fraction.clamp(0.0, 1.0) * PLOT_WIDTH
+}
+
+fn axis(svg: &mut String, left: f64, height: f64) {
     for tick in [0.0, 0.25, 0.5, 0.75, 1.0] {
-        let x = x_of(tick);
+        let x = x_of(left, tick);
         let _ = write!(
             svg,
             r##"<line x1="{x:.1}" y1="{AXIS_TOP}" x2="{x:.1}" y2="{:.1}" stroke="#e2e8f0"/><text x="{x:.1}" y="{:.1}" class="tick">{}%</text>"##,
@@ -83,18 +93,18 @@ fn axis(svg: &mut String, height: f64) {
     }
 }
 
-fn bar(svg: &mut String, y: f64, b: &Bar) {
-    let width = (x_of(b.score) - PLOT_LEFT).max(0.0);
+fn bar(svg: &mut String, left: f64, y: f64, b: &Bar) {
+    let width = (x_of(left, b.score) - left).max(0.0);
     let mid = y + BAR_HEIGHT / 2.0;
-    let (lx, hx) = (x_of(b.low), x_of(b.high));
+    let (lx, hx) = (x_of(left, b.low), x_of(left, b.high));
     let _ = write!(
         svg,
-        r##"<g><title>{tip}</title><rect x="{PLOT_LEFT}" y="{y:.1}" width="{width:.1}" height="{BAR_HEIGHT}" fill="{c}" rx="2"/><line x1="{lx:.1}" y1="{mid:.1}" x2="{hx:.1}" y2="{mid:.1}" stroke="#1a202c" stroke-width="1.5"/><line x1="{lx:.1}" y1="{t:.1}" x2="{lx:.1}" y2="{bt:.1}" stroke="#1a202c" stroke-width="1.5"/><line x1="{hx:.1}" y1="{t:.1}" x2="{hx:.1}" y2="{bt:.1}" stroke="#1a202c" stroke-width="1.5"/><text x="{vx:.1}" y="{ty:.1}" class="val">{v}</text></g>"##,
+        r##"<g><title>{tip}</title><rect x="{left:.1}" y="{y:.1}" width="{width:.1}" height="{BAR_HEIGHT}" fill="{c}" rx="2"/><line x1="{lx:.1}" y1="{mid:.1}" x2="{hx:.1}" y2="{mid:.1}" stroke="#1a202c" stroke-width="1.5"/><line x1="{lx:.1}" y1="{t:.1}" x2="{lx:.1}" y2="{bt:.1}" stroke="#1a202c" stroke-width="1.5"/><line x1="{hx:.1}" y1="{t:.1}" x2="{hx:.1}" y2="{bt:.1}" stroke="#1a202c" stroke-width="1.5"/><text x="{vx:.1}" y="{ty:.1}" class="val">{v}</text></g>"##,
         tip = escape(&b.tooltip),
         c = b.colour,
         t = y + 2.0,
         bt = y + BAR_HEIGHT - 2.0,
-        vx = PLOT_LEFT + PLOT_WIDTH + 8.0,
+        vx = left + PLOT_WIDTH + 8.0,
         ty = y + BAR_HEIGHT - 2.0,
         v = escape(&b.value),
     );
@@ -126,24 +136,27 @@ fn cell_bar(
 
 /// Overall score per config, one bar each.
 fn config_chart(metrics: &[ConfigMetrics]) -> String {
+    let labels: Vec<String> = metrics.iter().map(|m| short_label(&m.config)).collect();
+    let left = plot_left(labels.iter().map(String::as_str));
     let height = AXIS_TOP + metrics.len() as f64 * (BAR_HEIGHT + 8.0) + 10.0;
     let mut svg = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{height:.0}" viewBox="0 0 {w} {height:.0}" role="img" aria-label="Score by config">"#,
-        w = PLOT_LEFT + PLOT_WIDTH + 60.0
+        w = left + PLOT_WIDTH + 60.0
     );
-    axis(&mut svg, height);
+    axis(&mut svg, left, height);
     for (i, m) in metrics.iter().enumerate() {
         let y = AXIS_TOP + i as f64 * (BAR_HEIGHT + 8.0) + 4.0;
         let label = short_label(&m.config);
         let _ = write!(
             svg,
             r#"<text x="{:.1}" y="{:.1}" class="lab">{}</text>"#,
-            PLOT_LEFT - 8.0,
+            left - 8.0,
             y + BAR_HEIGHT - 2.0,
             escape(&label)
         );
         bar(
             &mut svg,
+            left,
             y,
             &cell_bar(
                 &label,
@@ -162,19 +175,20 @@ fn config_chart(metrics: &[ConfigMetrics]) -> String {
 
 /// Success by scenario (groups) and preset (bars) for one base config.
 fn scenario_chart(presets: &[&ConfigMetrics], scenarios: &[String]) -> String {
+    let left = plot_left(scenarios.iter().map(String::as_str));
     let group = presets.len() as f64 * (BAR_HEIGHT + BAR_GAP) + GROUP_GAP;
     let height = AXIS_TOP + scenarios.len() as f64 * group + 6.0;
     let mut svg = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{height:.0}" viewBox="0 0 {w} {height:.0}" role="img" aria-label="Success by scenario and preset">"#,
-        w = PLOT_LEFT + PLOT_WIDTH + 60.0
+        w = left + PLOT_WIDTH + 60.0
     );
-    axis(&mut svg, height);
+    axis(&mut svg, left, height);
     for (si, scenario) in scenarios.iter().enumerate() {
         let top = AXIS_TOP + si as f64 * group + 4.0;
         let _ = write!(
             svg,
             r#"<text x="{:.1}" y="{:.1}" class="lab">{}</text>"#,
-            PLOT_LEFT - 8.0,
+            left - 8.0,
             top + (group - GROUP_GAP) / 2.0 + 4.0,
             escape(scenario)
         );
@@ -183,6 +197,7 @@ fn scenario_chart(presets: &[&ConfigMetrics], scenarios: &[String]) -> String {
             match m.scenarios.get(scenario) {
                 Some(cell) => bar(
                     &mut svg,
+                    left,
                     y,
                     &cell_bar(
                         scenario,
@@ -198,7 +213,7 @@ fn scenario_chart(presets: &[&ConfigMetrics], scenarios: &[String]) -> String {
                     let _ = write!(
                         svg,
                         r#"<text x="{:.1}" y="{:.1}" class="na">not run ({})</text>"#,
-                        PLOT_LEFT + 4.0,
+                        left + 4.0,
                         y + BAR_HEIGHT - 2.0,
                         escape(&m.config.ablation)
                     );

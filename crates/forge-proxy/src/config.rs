@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use forge_guardrails::ReasoningReplay;
+use forge_guardrails::{ConstraintPolicy, ReasoningReplay};
 use forge_managed::{BackendKind, BudgetMode};
 use thiserror::Error;
 
@@ -161,6 +161,19 @@ pub struct Cli {
         value_name = "POLICY"
     )]
     pub reasoning_replay: ReplayChoice,
+
+    /// Constrained decoding of tool calls (see docs/constrained-decoding.md): never (the
+    /// reference behaviour), retry (every retry after a failed attempt is constrained to one
+    /// valid call), always (every attempt). Backends without a constraint dialect stay
+    /// unconstrained, with a warning.
+    #[arg(
+        long,
+        env = "FORGE_PROXY_CONSTRAIN",
+        default_value = "never",
+        value_name = "POLICY",
+        value_parser = ["never", "retry", "always"]
+    )]
+    pub constrain: String,
 
     /// Static credential for the backend (Bearer token; x-api-key for Anthropic). Without it
     /// each request's own Authorization or x-api-key header is forwarded; with it, a request
@@ -376,6 +389,8 @@ pub struct ProxyConfig {
     pub inject_respond_tool: bool,
     /// Reasoning replay and display.
     pub reasoning_replay: ReasoningReplay,
+    /// Constrained decoding policy.
+    pub constraint_policy: ConstraintPolicy,
     /// Backend credential.
     pub backend_api_key: Option<String>,
     /// External `--budget-tokens` (reported, never used to compact).
@@ -473,6 +488,12 @@ impl ProxyConfig {
             capability: cli.backend_capability,
             inject_respond_tool: cli.inject_respond_tool,
             reasoning_replay: cli.reasoning_replay.into(),
+            constraint_policy: cli
+                .constrain
+                .parse()
+                .map_err(|err: forge_types::ForgeError| {
+                    ConfigError(format!("--constrain: {err}"))
+                })?,
             backend_api_key: api_key,
             reported_budget_tokens,
         })
@@ -635,6 +656,34 @@ mod tests {
         argv.extend_from_slice(args);
         let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
         ProxyConfig::from_cli(&cli).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn constrain_flag_selects_the_constraint_policy() {
+        let default = parse(&["--backend-url", "http://127.0.0.1:8080"]).unwrap();
+        assert_eq!(default.constraint_policy, ConstraintPolicy::Never);
+        for (flag, policy) in [
+            ("never", ConstraintPolicy::Never),
+            ("retry", ConstraintPolicy::Retry),
+            ("always", ConstraintPolicy::Always),
+        ] {
+            let config = parse(&[
+                "--backend-url",
+                "http://127.0.0.1:8080",
+                "--constrain",
+                flag,
+            ])
+            .unwrap();
+            assert_eq!(config.constraint_policy, policy, "--constrain {flag}");
+        }
+        let err = parse(&[
+            "--backend-url",
+            "http://127.0.0.1:8080",
+            "--constrain",
+            "sometimes",
+        ])
+        .unwrap_err();
+        assert!(err.contains("sometimes"), "{err}");
     }
 
     fn check_rejected(args: &[&str], needle: &str) {

@@ -10,8 +10,8 @@ use forge_client::{InferenceRequest, LlmClient};
 use forge_context::ContextManager;
 use forge_guardrails::{
     fold_and_serialize, partition_respond_calls, respond_message, respond_spec, run_inference,
-    strip_raw_reasoning, ErrorTracker, InferenceCall, InferenceOptions, InferenceOutcome,
-    ReasoningReplay, ResponseValidator, RESPOND_TOOL_NAME,
+    strip_raw_reasoning, ConstraintPolicy, ErrorTracker, InferenceCall, InferenceOptions,
+    InferenceOutcome, ReasoningReplay, ResponseValidator, RESPOND_TOOL_NAME,
 };
 use forge_types::{CallIdGenerator, Completion, ForgeError, LlmResponse, TextResponse, ToolCall};
 use serde_json::{json, Value};
@@ -33,6 +33,8 @@ pub struct HandlerSettings {
     pub inject_respond_tool: bool,
     /// Reasoning replay (to the backend) and display (to the client).
     pub reasoning_replay: ReasoningReplay,
+    /// When attempts are constrained to one valid call.
+    pub constraint_policy: ConstraintPolicy,
 }
 
 impl Default for HandlerSettings {
@@ -43,6 +45,7 @@ impl Default for HandlerSettings {
             rescue_enabled: true,
             inject_respond_tool: false,
             reasoning_replay: ReasoningReplay::None,
+            constraint_policy: ConstraintPolicy::Never,
         }
     }
 }
@@ -142,6 +145,7 @@ async fn guarded(
         passthrough: request.passthrough,
         raw: request.raw,
         reasoning_replay: settings.reasoning_replay,
+        constraint_policy: settings.constraint_policy,
         ..InferenceOptions::default()
     };
     let call = InferenceCall::new(client, &mut context, &validator, &mut errors, &ids)

@@ -83,6 +83,7 @@ impl Proxy {
             rescue_enabled: config.rescue_enabled,
             inject_respond_tool: config.inject_respond_tool,
             reasoning_replay: config.reasoning_replay,
+            constraint_policy: config.constraint_policy,
         };
         let static_credential = config
             .backend_api_key
@@ -192,6 +193,7 @@ fn log_effective_config(config: &ProxyConfig) {
         capability = ?config.capability,
         inject_respond_tool = config.inject_respond_tool,
         reasoning_replay = ?config.reasoning_replay,
+        constrain = %config.constraint_policy,
         backend_api_key = if config.backend_api_key.is_some() { "set" } else { "unset" },
         "proxy configuration"
     );

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use forge_client::LlmClient;
 use forge_context::ContextManager;
 use forge_guardrails::{
-    run_inference, ChunkSink, ErrorTracker, Gate, InferenceCall, InferenceOptions,
-    InferenceOutcome, Nudge, ReasoningReplay, ResponseValidator, RetryNudgeFn, SinkClosed,
-    StepEnforcer, DEFAULT_MAX_PREMATURE_ATTEMPTS, DEFAULT_MAX_PREREQ_VIOLATIONS,
+    run_inference, ChunkSink, ConstraintPolicy, ErrorTracker, Gate, InferenceCall,
+    InferenceOptions, InferenceOutcome, Nudge, ReasoningReplay, ResponseValidator, RetryNudgeFn,
+    SinkClosed, StepEnforcer, DEFAULT_MAX_PREMATURE_ATTEMPTS, DEFAULT_MAX_PREREQ_VIOLATIONS,
 };
 use forge_types::{
     CallIdGenerator, ForgeError, JsonObject, Message, MessageType, SamplingParams, StreamChunk,
@@ -153,6 +153,7 @@ pub struct WorkflowRunner {
     rescue_enabled: bool,
     retry_nudge: Option<RetryNudgeFn>,
     reasoning_replay: ReasoningReplay,
+    constraint_policy: ConstraintPolicy,
     sampling: SamplingParams,
     passthrough: JsonObject,
 }
@@ -168,6 +169,7 @@ impl fmt::Debug for WorkflowRunner {
             .field("stream", &self.stream)
             .field("rescue_enabled", &self.rescue_enabled)
             .field("reasoning_replay", &self.reasoning_replay)
+            .field("constraint_policy", &self.constraint_policy)
             .finish_non_exhaustive()
     }
 }
@@ -189,6 +191,7 @@ impl WorkflowRunner {
             rescue_enabled: true,
             retry_nudge: None,
             reasoning_replay: ReasoningReplay::default(),
+            constraint_policy: ConstraintPolicy::default(),
             sampling: SamplingParams::default(),
             passthrough: JsonObject::new(),
         }
@@ -259,6 +262,13 @@ impl WorkflowRunner {
     pub fn with_retry_text(self, text: impl Into<String>) -> Self {
         let text = text.into();
         self.with_retry_nudge(Arc::new(move |_| text.clone()))
+    }
+
+    /// When model calls are constrained to one valid tool call (see `ConstraintPolicy`); the
+    /// default is never, the reference behaviour.
+    pub fn with_constraint_policy(mut self, policy: ConstraintPolicy) -> Self {
+        self.constraint_policy = policy;
+        self
     }
 
     /// How much captured reasoning the model sees again.
@@ -385,6 +395,7 @@ impl WorkflowRunner {
                 sampling: self.sampling.clone(),
                 passthrough: self.passthrough.clone(),
                 reasoning_replay: self.reasoning_replay,
+                constraint_policy: self.constraint_policy,
                 ..InferenceOptions::default()
             };
             let mut discard = DiscardSink;

@@ -112,6 +112,31 @@ impl Matrix {
     }
 }
 
+/// The variable forge-eval's dashboard test reads to skip its headless-Chromium render.
+const SKIP_BROWSER_ENV: &str = "FORGE_SKIP_BROWSER";
+
+/// Why the dashboard's browser render cannot run here, if it cannot: the user asked to skip it,
+/// or no Chromium is installed (the test would fail with an install hint; the matrix reports a
+/// skip with the same hint instead, and `.ci/run` installs Chromium so CI always renders).
+fn browser_skip_reason() -> Option<String> {
+    if std::env::var_os(SKIP_BROWSER_ENV).is_some_and(|value| value == "1") {
+        return Some(format!("{SKIP_BROWSER_ENV}=1"));
+    }
+    let on_path = |name: &str| {
+        std::env::var_os("PATH")
+            .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
+            .unwrap_or(false)
+    };
+    if ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .any(|name| on_path(name))
+    {
+        None
+    } else {
+        Some("Chromium not installed; `apt-get install chromium` to run it".to_owned())
+    }
+}
+
 fn cargo_in(repo_root: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(crate::cargo());
     command.current_dir(repo_root).args(args);
@@ -210,8 +235,12 @@ pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
         "cargo test (cargo nextest not found or FORGE_TEST_RUNNER=cargo-test)"
     };
     println!("\n[test] test runner: {runner}");
+    let browser_skip = browser_skip_reason();
+    if let Some(reason) = &browser_skip {
+        println!("[test] dashboard browser render: skipped ({reason})");
+    }
     if built {
-        let command = if use_nextest {
+        let mut command = if use_nextest {
             cargo_in(
                 repo_root,
                 &["nextest", "run", "--workspace", "--no-fail-fast"],
@@ -229,6 +258,9 @@ pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
                 ],
             )
         };
+        if browser_skip.is_some() {
+            command.env(SKIP_BROWSER_ENV, "1");
+        }
         let (_, output) = matrix.run("tests", command);
         let counts = if use_nextest {
             parse_nextest(&output)
@@ -255,6 +287,9 @@ pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
     } else {
         matrix.skip("tests", BUILD_FAILED);
         matrix.skip("doc-tests", BUILD_FAILED);
+    }
+    if let Some(reason) = &browser_skip {
+        matrix.skip("browser render", reason);
     }
 
     if options.quick {

@@ -38,6 +38,7 @@ mod http;
 pub mod openai_shape;
 pub mod sampling_defaults;
 mod stream;
+mod think_policy;
 
 pub use constrained::{
     constrained_stream, constraint_in, decode_constrained_completion, hide_constrained_text,
@@ -47,6 +48,7 @@ pub use credential::{auth_header_token, AuthSlot, Credential, CredentialError};
 pub use forge_toolparse::{ConstraintDialect, ToolConstraint};
 pub use http::{join_url, HttpBackend, HttpConfig, RawResponse};
 pub use stream::{openai_chunk_stream, FrameStream, ReasoningDeltas};
+pub use think_policy::finish_with_think_policy;
 
 use forge_types::{
     ApiFormat, BackendError, Completion, JsonObject, SamplingParams, StreamChunk, ToolSpec,

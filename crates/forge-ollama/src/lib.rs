@@ -27,7 +27,6 @@
 mod body;
 mod client;
 mod messages;
-mod reasoning;
 mod response;
 mod stream;
 mod think;

@@ -5,7 +5,7 @@ use forge_toolparse::JsonKind;
 use forge_types::{BackendError, Completion, TokenUsage};
 use serde_json::Value;
 
-use crate::reasoning::finish;
+use forge_client::finish_with_think_policy as finish;
 
 /// Parses a complete `/api/chat` response body.
 pub(crate) fn parse_chat_response(body: &str, think: bool) -> Result<Completion, BackendError> {

@@ -6,7 +6,7 @@ use forge_types::{BackendError, StreamChunk};
 use futures_util::{stream, Stream, StreamExt};
 use serde_json::Value;
 
-use crate::reasoning::finish;
+use forge_client::finish_with_think_policy as finish;
 
 /// Turns a 2xx streaming body into the client's chunk stream.
 ///

@@ -28,7 +28,6 @@ mod body;
 mod catalog;
 mod client;
 mod identity;
-mod reasoning;
 mod response;
 mod stream;
 

@@ -8,7 +8,7 @@ use forge_sse::{AssembledResponse, RawToolCall};
 use forge_types::{BackendError, Completion, TokenUsage};
 use serde_json::Value;
 
-use crate::reasoning::finish;
+use forge_client::finish_with_think_policy as finish;
 
 /// Parses a complete response body.
 pub(crate) fn parse_chat_completion(body: &str, think: bool) -> Result<Completion, BackendError> {

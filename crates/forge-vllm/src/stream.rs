@@ -5,7 +5,7 @@ use forge_sse::{sse_frames, OpenAiStreamAssembler, SseFrame};
 use forge_types::{BackendError, StreamChunk};
 use futures_util::{stream, Stream, StreamExt};
 
-use crate::reasoning::finish;
+use forge_client::finish_with_think_policy as finish;
 
 /// Turns a 2xx streaming body into the client's chunk stream.
 ///

@@ -1,4 +1,6 @@
-//! The think policy: which text of a response is reasoning and which is visible. Pure: no I/O.
+//! The think policy shared by the backends whose servers may put reasoning in a structured field,
+//! in think tags, or both (vLLM, Ollama): which text of a response is reasoning and which is
+//! visible. Pure: no I/O.
 
 use forge_sse::{AssembledResponse, ReasoningFallback};
 use forge_toolparse::extract_thinking;
@@ -12,7 +14,7 @@ use forge_types::Completion;
 /// tags, and — for tool calls only — the visible text itself (an instruct model narrating before
 /// its call). Arguments are then decoded by the one policy of
 /// [`AssembledResponse::into_completion`].
-pub(crate) fn finish(mut assembled: AssembledResponse, think: bool) -> Completion {
+pub fn finish_with_think_policy(mut assembled: AssembledResponse, think: bool) -> Completion {
     let split = extract_thinking(&assembled.content);
     assembled.content = split.remaining;
     let fallback = if think {
@@ -54,7 +56,7 @@ mod tests {
             tool_calls,
             usage: None,
         };
-        match finish(assembled, think).response {
+        match finish_with_think_policy(assembled, think).response {
             LlmResponse::ToolCalls(calls) => (calls[0].reasoning.clone(), String::new()),
             LlmResponse::Text(text) => (text.reasoning, text.content),
         }

@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::json;
 
 use crate::canned_backend::{CannedBackend, ToolAnswer, CANNED_TOOL};
-use crate::proxy_process::{build_proxy, Profile, ProxyProcess};
+use crate::proxy_process::{build_proxy, built_proxy, Profile, ProxyProcess};
 use crate::setup::Cache;
 
 /// The targets on the project's 2-core machine.
@@ -31,6 +31,8 @@ pub struct Options {
     pub requests: u64,
     /// Upper bound on one measured run's time.
     pub max_seconds: u64,
+    /// Use the release binary already built instead of building it first.
+    pub no_build: bool,
 }
 
 impl Default for Options {
@@ -38,6 +40,7 @@ impl Default for Options {
         Self {
             requests: 20_000,
             max_seconds: 20,
+            no_build: false,
         }
     }
 }
@@ -62,8 +65,10 @@ impl Options {
             match arg.as_str() {
                 "--requests" => options.requests = value("--requests")?,
                 "--max-seconds" => options.max_seconds = value("--max-seconds")?,
+                "--no-build" => options.no_build = true,
                 other => bail!(
-                    "`bench-proxy` does not know `{other}` (options: --requests N, --max-seconds S)"
+                    "`bench-proxy` does not know `{other}` \
+                     (options: --requests N, --max-seconds S, --no-build)"
                 ),
             }
         }
@@ -325,7 +330,11 @@ fn verdict(met: bool) -> &'static str {
 
 /// Runs the benchmark and prints the table; returns whether every target was met.
 pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
-    let binary = build_proxy(repo_root, Profile::Release)?;
+    let binary = if options.no_build {
+        built_proxy(repo_root, Profile::Release)?
+    } else {
+        build_proxy(repo_root, Profile::Release)?
+    };
     let backend = CannedBackend::start(ToolAnswer::Native)?;
     let log = Cache::locate()?
         .dir("logs")?
@@ -589,10 +598,15 @@ mod tests {
         };
         assert_eq!(parse(&[]), Some(Options::default()));
         assert_eq!(
+            parse(&["--no-build"]).map(|options| options.no_build),
+            Some(true)
+        );
+        assert_eq!(
             parse(&["--requests", "500", "--max-seconds", "3"]),
             Some(Options {
                 requests: 500,
-                max_seconds: 3
+                max_seconds: 3,
+                no_build: false,
             })
         );
         for bad in [

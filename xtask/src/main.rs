@@ -35,7 +35,7 @@ commands:
   sdk-clients [--backend-url URL]
                                 run the openai/anthropic Python SDK checks against forge-proxy in front
                                 of the canned backend (and in front of URL, e.g. a llama-server, if given)
-  bench-proxy [--requests N] [--max-seconds S]
+  bench-proxy [--requests N] [--max-seconds S] [--no-build]
                                 benchmark the release proxy against a canned backend at concurrency 1
                                 and 32: added latency p50/p99, throughput, RSS (default 20000, 20 s)
   fuzz <target> [--seconds N]   run one cargo-fuzz target for N seconds (default 60)

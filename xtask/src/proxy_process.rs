@@ -34,6 +34,11 @@ pub fn build_proxy(repo_root: &Path, profile: Profile) -> Result<PathBuf> {
     }
     println!("[proxy] building: {}", describe(&build));
     run_inherited(&mut build)?;
+    built_proxy(repo_root, profile)
+}
+
+/// The `forge-proxy` binary cargo last built for `profile`, without building.
+pub fn built_proxy(repo_root: &Path, profile: Profile) -> Result<PathBuf> {
     let metadata = stdout_if_success(Command::new(crate::cargo()).current_dir(repo_root).args([
         "metadata",
         "--no-deps",

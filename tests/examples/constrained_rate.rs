@@ -2,8 +2,12 @@
 //! constraint policy side by side (temperature 0, seed 42, the engine's default 3 retries).
 //!
 //! ```text
-//! cargo run -p forge-tests --example constrained_rate -- http://127.0.0.1:8080 [--validate-arguments]
+//! cargo run -p forge-tests --example constrained_rate -- http://127.0.0.1:8080 [--prompt-mode] [--validate-arguments]
 //! ```
+//!
+//! `--prompt-mode` puts the tool catalogue in the system prompt (llama-server's prompt mode):
+//! needed for a model whose chat template does not render tools, such as SmolLM2's built-in one,
+//! which otherwise never sees the tools' names or descriptions.
 //!
 //! A prompt counts as correct when the engine's final answer is one call of the expected tool
 //! with schema-valid arguments carrying the expected values.
@@ -16,7 +20,8 @@ use constrained_support::{cases, measure, tools, Recording, MAX_RETRIES, SEED};
 use forge_guardrails::ConstraintPolicy;
 use forge_llamacpp::{LlamaServerClient, LlamaServerConfig, ToolMode};
 
-const USAGE: &str = "usage: constrained_rate <llama-server base URL> [--validate-arguments]";
+const USAGE: &str =
+    "usage: constrained_rate <llama-server base URL> [--prompt-mode] [--validate-arguments]";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -27,14 +32,19 @@ async fn main() {
     }
     let base_url = args[0].trim_end_matches('/').to_owned();
     let validate = args.iter().any(|a| a == "--validate-arguments");
+    let mode = if args.iter().any(|a| a == "--prompt-mode") {
+        ToolMode::Prompt
+    } else {
+        ToolMode::Native
+    };
     let config = LlamaServerConfig::new("model.gguf")
         .base_url(format!("{base_url}/v1"))
-        .mode(ToolMode::Native);
+        .mode(mode);
     let client = Recording::new(LlamaServerClient::new(config).expect("a valid configuration"));
     let tools = tools();
     let cases = cases();
     println!(
-        "{} prompts, temperature 0, seed {SEED}, max {MAX_RETRIES} retries, argument validation {}",
+        "{} prompts, {mode} mode, temperature 0, seed {SEED}, max {MAX_RETRIES} retries, argument validation {}",
         cases.len(),
         if validate { "on" } else { "off" }
     );

@@ -404,3 +404,51 @@ async fn a_constrained_stream_hides_the_json_and_ends_with_the_decoded_call() {
     assert_eq!(calls[0].tool, "get_weather");
     assert_eq!(calls[0].args["city"], "Paris");
 }
+
+#[tokio::test]
+async fn llama_prompt_mode_asks_for_the_envelope_its_tool_prompt_shows() {
+    use forge_client::InferenceRequest;
+    use forge_llamacpp::ToolMode;
+    use forge_toolparse::{build_tool_constraint, ConstraintDialect, ConstraintOutcome};
+
+    let server = MockServer::start().await;
+    let content = json!({"tool": "get_weather", "args": {"city": "Paris"}}).to_string();
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "chatcmpl-1", "object": "chat.completion",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": content}}]})))
+        .mount(&server)
+        .await;
+    let ConstraintOutcome::Constrained(constraint) =
+        build_tool_constraint(&[weather_tool()], None, ConstraintDialect::LlamaCppGrammar)
+    else {
+        panic!("a plain schema is supported");
+    };
+    let client = LlamaServerClient::new(
+        LlamaServerConfig::new("model.gguf")
+            .base_url(format!("{}/v1", server.uri()))
+            .mode(ToolMode::Prompt),
+    )
+    .unwrap();
+    let request = InferenceRequest {
+        messages: vec![json!({"role": "user", "content": "Weather in Paris?"})],
+        tools: vec![weather_tool()],
+        constraint: Some(constraint),
+        ..InferenceRequest::default()
+    };
+    let completion = client.send(&request).await.unwrap();
+    let body: Value =
+        serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+    let branch = &body["json_schema"]["oneOf"][0];
+    assert_eq!(
+        branch["properties"]["tool"],
+        json!({"const": "get_weather"})
+    );
+    assert_eq!(branch["required"], json!(["tool", "args"]));
+    let LlmResponse::ToolCalls(calls) = completion.response else {
+        panic!("not decoded: {:?}", completion.response);
+    };
+    assert_eq!(calls[0].tool, "get_weather");
+    assert_eq!(calls[0].args["city"], "Paris");
+}

@@ -2,6 +2,11 @@
 //! the constraint on, every constrained attempt is a well-formed answer — one call of an offered
 //! tool with schema-valid arguments, or a `respond` text — whatever the small model would have
 //! written unconstrained.
+//!
+//! The client runs in prompt mode: SmolLM2's built-in template does not render tools, so in native
+//! mode the model never sees the tools' names and, constrained, fills the grammar with runaway
+//! strings until `max_tokens` cuts them (measured: 9 of 14 constrained attempts well formed in
+//! native mode, 10 of 10 in prompt mode).
 
 mod constrained_support;
 
@@ -13,7 +18,7 @@ use forge_tests::RealEnv;
 fn client(real: &RealEnv) -> Recording<LlamaServerClient> {
     let config = LlamaServerConfig::new(real.model_path.display().to_string())
         .base_url(format!("{}/v1", real.llama_url))
-        .mode(ToolMode::Native);
+        .mode(ToolMode::Prompt);
     Recording::new(LlamaServerClient::new(config).expect("a valid llama-server configuration"))
 }
 

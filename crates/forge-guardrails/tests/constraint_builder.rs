@@ -375,3 +375,38 @@ fn constrained_output_decodes_to_a_call_text_or_malformed() {
         }
     }
 }
+
+#[test]
+fn prompt_mode_envelope_keys_rename_the_schema_and_the_decoding() {
+    use forge_toolparse::EnvelopeKeys;
+    for dialect in [
+        ConstraintDialect::LlamaCppGrammar,
+        ConstraintDialect::OpenAiStrict,
+    ] {
+        let constraint =
+            constrained(&scenario_tools(), dialect).with_envelope_keys(EnvelopeKeys::PROMPT_MODE);
+        assert_eq!(constraint.envelope_keys(), EnvelopeKeys::PROMPT_MODE);
+        let validator = jsonschema::validator_for(constraint.schema()).unwrap();
+        let renamed = json!({"tool": "get_country_info", "args": {"country": "France"}});
+        let original = json!({"name": "get_country_info", "arguments": {"country": "France"}});
+        assert!(
+            validator.is_valid(&wrap(dialect, renamed.clone())),
+            "{dialect:?}"
+        );
+        assert!(!validator.is_valid(&wrap(dialect, original)), "{dialect:?}");
+        let ConstrainedOutput::Call(call) =
+            constraint.decode_output(&wrap(dialect, renamed).to_string())
+        else {
+            panic!("{dialect:?}: the renamed envelope decodes");
+        };
+        assert_eq!(call.tool, "get_country_info");
+        let respond = wrap(
+            dialect,
+            json!({"tool": "respond", "args": {"message": "hi"}}),
+        );
+        assert_eq!(
+            constraint.decode_output(&respond.to_string()),
+            ConstrainedOutput::Text("hi".to_owned())
+        );
+    }
+}

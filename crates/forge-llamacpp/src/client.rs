@@ -10,7 +10,7 @@ use forge_client::{
     ConstraintDialect, HttpBackend, HttpConfig, InferenceRequest, LlmClient, RawResponse,
     ReasoningDeltas, ToolConstraint,
 };
-use forge_toolparse::{build_tool_prompt, extract_tool_calls};
+use forge_toolparse::{build_tool_prompt, extract_tool_calls, EnvelopeKeys};
 use forge_types::{
     ApiFormat, BackendError, Completion, ForgeError, JsonObject, LlmResponse, SamplingParams,
     StreamChunk, TextResponse, ToolSpec,
@@ -286,15 +286,23 @@ impl LlamaServerClient {
         Value::Object(body)
     }
 
-    /// The request's constraint, when this server can carry it (llama-server only).
-    fn constraint<'r>(&self, request: &'r InferenceRequest) -> Option<&'r ToolConstraint> {
-        self.constraint_dialect()
-            .and_then(|dialect| constraint_in(request, dialect))
+    /// The request's constraint, when this server can carry it (llama-server only). In prompt
+    /// mode the envelope takes the keys the tool prompt shows the model (`tool`/`args`): a
+    /// small model picks the right tool far more often when the grammar agrees with its prompt.
+    fn constraint(&self, request: &InferenceRequest) -> Option<ToolConstraint> {
+        let constraint = self
+            .constraint_dialect()
+            .and_then(|dialect| constraint_in(request, dialect))?
+            .clone();
+        Some(match self.mode {
+            ToolMode::Prompt => constraint.with_envelope_keys(EnvelopeKeys::PROMPT_MODE),
+            ToolMode::Native => constraint,
+        })
     }
 
     fn resolution(&self, request: &InferenceRequest) -> Resolution {
         Resolution {
-            constraint: self.constraint(request).cloned(),
+            constraint: self.constraint(request),
             mode: self.mode,
             policy: if self.think {
                 ReasoningPolicy::LOCAL

@@ -50,6 +50,30 @@ impl ConstraintDialect {
 /// `anyOf` at the root).
 pub const OPENAI_ENVELOPE_FIELD: &str = "tool_call";
 
+/// The property names of the call envelope the model writes under a JSON-schema constraint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EnvelopeKeys {
+    /// The property holding the tool name.
+    pub name: &'static str,
+    /// The property holding the arguments object.
+    pub arguments: &'static str,
+}
+
+impl EnvelopeKeys {
+    /// `{"name": …, "arguments": …}`: the default, the shape of an OpenAI tool call.
+    pub const NAME_ARGUMENTS: Self = Self {
+        name: "name",
+        arguments: "arguments",
+    };
+    /// `{"tool": …, "args": …}`: the shape forge's prompt-mode tool prompt shows the model
+    /// ([`build_tool_prompt`](crate::build_tool_prompt)). A model that was shown that shape
+    /// picks the right tool far more often when the grammar asks for the same keys.
+    pub const PROMPT_MODE: Self = Self {
+        name: "tool",
+        arguments: "args",
+    };
+}
+
 /// The tool the model may call to answer in words, and the string argument holding the answer.
 #[derive(Debug, Clone, Copy)]
 pub struct TextAnswerTool<'a> {
@@ -64,7 +88,9 @@ pub struct TextAnswerTool<'a> {
 pub struct ToolConstraint {
     dialect: ConstraintDialect,
     schema: Value,
-    synthetic_text_tool: Option<SyntheticTextTool>,
+    keys: EnvelopeKeys,
+    // Boxed: a spec is large and most constraints carry one only here.
+    synthetic_text_tool: Option<Box<SyntheticTextTool>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +139,29 @@ impl ToolConstraint {
         &self.schema
     }
 
+    /// The envelope's property names.
+    pub fn envelope_keys(&self) -> EnvelopeKeys {
+        self.keys
+    }
+
+    /// The same constraint asking for (and decoding) the envelope under `keys`.
+    pub fn with_envelope_keys(mut self, keys: EnvelopeKeys) -> Self {
+        let old = self.keys;
+        let branches = match self.dialect {
+            ConstraintDialect::OpenAiStrict => self
+                .schema
+                .pointer_mut(&format!("/properties/{OPENAI_ENVELOPE_FIELD}/anyOf")),
+            _ => self.schema.pointer_mut("/oneOf"),
+        };
+        if let Some(Value::Array(branches)) = branches {
+            for branch in branches {
+                rename_envelope(branch, old, keys);
+            }
+        }
+        self.keys = keys;
+        self
+    }
+
     /// The text-answer tool added by the constraint, when the caller did not offer one: a
     /// backend constraining through its tool list (Anthropic) must offer it too.
     pub fn synthetic_text_tool(&self) -> Option<&ToolSpec> {
@@ -155,12 +204,14 @@ impl ToolConstraint {
         let Value::Object(mut envelope) = envelope else {
             return malformed("constrained output is not a JSON object".to_owned());
         };
-        let Some(Value::String(name)) = envelope.remove("name") else {
-            return malformed("constrained output has no string 'name'".to_owned());
+        let keys = self.keys;
+        let Some(Value::String(name)) = envelope.remove(keys.name) else {
+            return malformed(format!("constrained output has no string '{}'", keys.name));
         };
-        let Some(Value::Object(args)) = envelope.remove("arguments") else {
+        let Some(Value::Object(args)) = envelope.remove(keys.arguments) else {
             return malformed(format!(
-                "constrained call of '{name}' has no 'arguments' object"
+                "constrained call of '{name}' has no '{}' object",
+                keys.arguments
             ));
         };
         let call = ToolCall::new(name, args);
@@ -203,9 +254,11 @@ pub fn build_tool_constraint(
     }
     let synthetic_text_tool = text_answer
         .filter(|answer| !tools.iter().any(|tool| tool.name == answer.spec.name))
-        .map(|answer| SyntheticTextTool {
-            spec: answer.spec.clone(),
-            message_field: answer.message_field.to_owned(),
+        .map(|answer| {
+            Box::new(SyntheticTextTool {
+                spec: answer.spec.clone(),
+                message_field: answer.message_field.to_owned(),
+            })
         });
     let choices: Vec<&ToolSpec> = tools
         .iter()
@@ -243,8 +296,32 @@ pub fn build_tool_constraint(
     ConstraintOutcome::Constrained(ToolConstraint {
         dialect,
         schema,
+        keys: EnvelopeKeys::NAME_ARGUMENTS,
         synthetic_text_tool,
     })
+}
+
+/// Renames a branch's envelope properties (and its `required` entries) from `old` to `new`.
+fn rename_envelope(branch: &mut Value, old: EnvelopeKeys, new: EnvelopeKeys) {
+    let renames = [(old.name, new.name), (old.arguments, new.arguments)];
+    if let Some(Value::Object(properties)) = branch.get_mut("properties") {
+        let mut renamed = Map::new();
+        for (key, value) in std::mem::take(properties) {
+            let key = renames
+                .iter()
+                .find(|(from, _)| *from == key)
+                .map_or(key, |(_, to)| (*to).to_owned());
+            renamed.insert(key, value);
+        }
+        *properties = renamed;
+    }
+    if let Some(Value::Array(required)) = branch.get_mut("required") {
+        for entry in required.iter_mut() {
+            if let Some((_, to)) = renames.iter().find(|(from, _)| entry == *from) {
+                *entry = Value::String((*to).to_owned());
+            }
+        }
+    }
 }
 
 fn unconstrained(reason: String) -> ConstraintOutcome {

@@ -51,8 +51,8 @@ mod thinking;
 
 pub use arguments::{decode_arguments, decode_arguments_str, ArgumentsOutcome, JsonKind};
 pub use constraint::{
-    build_tool_constraint, ConstrainedOutput, ConstraintDialect, ConstraintOutcome, TextAnswerTool,
-    ToolConstraint, OPENAI_ENVELOPE_FIELD,
+    build_tool_constraint, ConstrainedOutput, ConstraintDialect, ConstraintOutcome, EnvelopeKeys,
+    TextAnswerTool, ToolConstraint, OPENAI_ENVELOPE_FIELD,
 };
 pub use extract::extract_tool_calls;
 pub use prompt::build_tool_prompt;

@@ -44,7 +44,7 @@
 //!         Ok(Completion::new(self.0.lock().expect("not poisoned").remove(0)))
 //!     }
 //!     async fn send_stream(&self, _: &InferenceRequest) -> Result<ChunkStream, BackendError> {
-//!         unimplemented!("this example does not stream")
+//!         Err(BackendError::InvalidRequest { problem: "this example does not stream".into() })
 //!     }
 //!     async fn context_length(&self) -> Result<Option<u64>, BackendError> { Ok(None) }
 //! }

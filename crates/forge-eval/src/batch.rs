@@ -1,13 +1,14 @@
-//! The batch runner: every (config, preset, scenario) up to N runs, one JSONL row per run,
-//! resumable (rows already in the output file are not run again), with a per-run timeout and a
-//! progress line.
+//! The batch runner: every (config, configuration, scenario) up to N runs, one JSONL row per
+//! run, resumable (rows already in the output file are not run again), with a per-run timeout
+//! and a progress line. A configuration is a preset plus a constrained-decoding policy; resume
+//! counts rows per policy, so a `retry` row never stands in for a planned `never` run.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use forge_client::LlmClient;
 
-use crate::preset::Preset;
+use crate::preset::Configuration;
 use crate::progress::Progress;
 use crate::row::{append_row, read_rows, ConfigKey, ResumeCounts, RowError, RunKey, RunRow};
 use crate::run::{run_scenario, RowIdentity, RunSettings};
@@ -20,7 +21,8 @@ pub struct BatchConfig {
     pub client: Arc<dyn LlmClient>,
     /// Row identity.
     pub identity: RowIdentity,
-    /// Settings; `settings.preset` is replaced by each preset of the batch.
+    /// Settings; `settings.preset` and `settings.constraint` are replaced by each configuration
+    /// of the batch.
     pub settings: RunSettings,
 }
 
@@ -29,11 +31,12 @@ pub struct BatchConfig {
 pub struct BatchPlan {
     /// Model configurations.
     pub configs: Vec<BatchConfig>,
-    /// Presets, run for every config.
-    pub presets: Vec<Preset>,
+    /// (preset, constraint policy) pairs, run for every config
+    /// ([`Configuration::cross`] for a full matrix).
+    pub configurations: Vec<Configuration>,
     /// Scenarios, in order.
     pub scenarios: Vec<Scenario>,
-    /// Target runs per (config, preset, scenario).
+    /// Target runs per (config, configuration, scenario).
     pub runs: u32,
     /// The JSONL file (appended to; read first for resume).
     pub output: PathBuf,
@@ -44,8 +47,8 @@ pub struct BatchPlan {
 pub struct PlannedRun {
     /// Index into [`BatchPlan::configs`].
     pub config: usize,
-    /// The preset.
-    pub preset: Preset,
+    /// The preset and policy.
+    pub configuration: Configuration,
     /// The scenario.
     pub scenario: Scenario,
     /// The run number.
@@ -67,13 +70,15 @@ pub struct BatchSummary {
     pub rows: Vec<RunRow>,
 }
 
-fn run_key(config: &BatchConfig, preset: Preset, scenario: &Scenario) -> RunKey {
+/// The resume key of `configuration` of `config` on `scenario`.
+pub fn run_key(config: &BatchConfig, configuration: Configuration, scenario: &Scenario) -> RunKey {
     RunKey {
         config: ConfigKey {
             model: config.identity.model.clone(),
             backend: config.identity.backend.clone(),
             mode: config.identity.mode.clone(),
-            ablation: preset.as_str().to_owned(),
+            ablation: configuration.preset.as_str().to_owned(),
+            constraint: configuration.constraint.as_str().to_owned(),
             tool_choice: config.identity.tool_choice.clone(),
         },
         scenario: scenario.name().to_owned(),
@@ -93,18 +98,19 @@ impl BatchPlan {
         let mut summary = BatchSummary::default();
         let mut pending = Vec::new();
         for (index, config) in self.configs.iter().enumerate() {
-            for &preset in &self.presets {
+            for &configuration in &self.configurations {
                 for scenario in &self.scenarios {
-                    if scenario.is_compaction_pressure() && !preset.knobs().compaction {
+                    if scenario.is_compaction_pressure() && !configuration.preset.knobs().compaction
+                    {
                         summary.skipped_compaction += 1;
                         continue;
                     }
-                    let key = run_key(config, preset, scenario);
+                    let key = run_key(config, configuration, scenario);
                     summary.resumed += u64::from(counts.done(&key).min(self.runs));
                     for run in counts.remaining(&key, self.runs) {
                         pending.push(PlannedRun {
                             config: index,
-                            preset,
+                            configuration,
                             scenario: scenario.clone(),
                             run,
                         });
@@ -126,7 +132,7 @@ impl BatchPlan {
                 config.identity.model,
                 config.identity.backend,
                 config.identity.mode,
-                planned.preset,
+                planned.configuration,
                 planned.scenario.name(),
                 planned.run
             );
@@ -134,10 +140,11 @@ impl BatchPlan {
                 progress.draw(&label);
             }
             let mut settings = config.settings.clone();
-            settings.preset = planned.preset;
+            settings.preset = planned.configuration.preset;
+            settings.constraint = planned.configuration.constraint;
             let result =
                 run_scenario(Arc::clone(&config.client), &planned.scenario, &settings).await;
-            let row = result.to_row(&config.identity, planned.preset, planned.run);
+            let row = result.to_row(&config.identity, planned.configuration.preset, planned.run);
             append_row(&self.output, &row)?;
             tracing::info!(
                 run = %label,

@@ -3,13 +3,15 @@
 //!
 //! - [`scenario`]: the 30 reference scenarios (13 single-shot, 13 stateful twins, 4 compaction
 //!   chains) with their tools' deterministic behaviour, exact success checks and golden paths;
-//! - [`preset`]: the ablation presets (`reforged`, `bare`, one per guardrail turned off);
+//! - [`preset`]: the ablation presets (`reforged`, `bare`, one per guardrail turned off), and
+//!   [`preset::Configuration`]: a preset plus a constrained-decoding policy (`never`, `retry`,
+//!   `always`), reported as `reforged`, `reforged+retry`, `bare+always`, …;
 //! - [`run`]: one run through `forge_runner::WorkflowRunner` (fresh backend, terminal-argument
 //!   capture, verdict, whole-run retry after a broken stream, timeout, `max_tokens` cap);
 //! - [`batch`]: many runs into an append-only JSONL file ([`row`]), resumable, with a
 //!   [`progress`] line;
-//! - [`metrics`], [`stats`] (Wilson intervals, exact McNemar) and [`significance`] (presets
-//!   paired with `reforged` by scenario and run);
+//! - [`metrics`], [`stats`] (Wilson intervals, exact McNemar) and [`significance`] (every
+//!   configuration paired with `reforged` under policy `never` by scenario and run);
 //! - [`report`]: ASCII table, markdown views and a self-contained HTML dashboard;
 //! - [`scripted`]: model stand-ins replaying golden paths, for tests and model-free smoke runs.
 //!

@@ -11,13 +11,14 @@ use forge_client::sampling_defaults::sampling_defaults;
 use forge_client::LlmClient;
 use forge_eval::batch::{BatchConfig, BatchPlan};
 use forge_eval::metrics::{config_metrics, scenario_order};
-use forge_eval::preset::Preset;
+use forge_eval::preset::{Configuration, Preset};
 use forge_eval::report::{ascii_table, html_dashboard, legend, significance_table, write_markdown};
 use forge_eval::row::{append_row, read_rows, RunRow};
 use forge_eval::run::{run_scenario, RowIdentity, RunSettings};
 use forge_eval::scenario::{all_scenarios, Scenario, TAGS};
 use forge_eval::scripted::GoldenClient;
 use forge_eval::significance::compare_presets;
+use forge_guardrails::ConstraintPolicy;
 
 const ABOUT: &str =
     "Run forge's reference tool-calling scenarios against a model and report how reliably it \
@@ -41,6 +42,17 @@ Ablation presets choose which guardrails are on:
   no_recovery  the first tool exception ends the run
   no_compact   no compaction (the compaction-pressure scenarios P1-P3 are skipped)
 
+Constrained decoding (--constraint / --constraints): `never` (default, the reference \
+behaviour), `retry` (every retry after a failed attempt is constrained to one valid tool call) \
+or `always` (every call is constrained). The policy is orthogonal to the presets: \
+`reforged` + `always` is every guardrail plus constraint, `bare` + `always` is constraint alone. \
+Reports name a configuration by its preset under `never` and `PRESET+POLICY` otherwise \
+(`reforged+retry`, `bare+always`); significance pairs every configuration with `reforged` \
+under `never`. `batch` and `llama-suite` run --presets × --constraints, or exactly the \
+configurations given with repeatable `--config PRESET[:POLICY]` (e.g. `--config reforged \
+--config reforged:always --config bare`). Constraint needs a backend that can constrain \
+(llama-server, llamafile); others log a warning and run unconstrained.
+
 Capability (--mode): `native` uses the server's function calling; `prompt` describes the tools \
 in the prompt and parses calls out of the text (llama-server / llamafile only).
 
@@ -49,11 +61,12 @@ forge's map when the model is in it; a model missing from the map runs on the ba
 defaults unless `--strict-sampling` is given, which refuses it. `--sampling backend` never \
 applies the map. Each row records which one was used.
 
-Results are JSONL, one row per run (model, backend, mode, ablation, scenario, run, outcome, \
+Results are JSONL, one row per run (model, backend, mode, ablation, constraint, scenario, run, \
+outcome, \
 iterations, budget, counters). `batch` appends to its output file and resumes: rows already \
-present are not run again. `report` prints the table and writes markdown views and a \
-self-contained HTML dashboard; `significance` compares each preset with reforged on the same \
-scenario and run (Wilson 95% intervals, exact McNemar test).
+present (for the same model, mode, preset and constraint policy) are not run again. `report` prints the table and writes markdown views and a \
+self-contained HTML dashboard; `significance` compares each configuration with reforged on the \
+same scenario and run (Wilson 95% intervals, exact McNemar test).
 
 Examples:
   forge-eval run --backend scripted --runs 1
@@ -62,6 +75,9 @@ Examples:
       --runs 3 --output results.jsonl
   forge-eval llama-suite --url http://127.0.0.1:8080 --model SmolLM2-135M-Instruct.Q4_1 \\
       --runs 3 --output results.jsonl --report-dir report/
+  forge-eval llama-suite --url http://127.0.0.1:8080 --model SmolLM2-135M-Instruct.Q4_1 \\
+      --config reforged --config reforged:retry --config reforged:always --config bare \\
+      --modes native --runs 3 --output results.jsonl
   forge-eval report results.jsonl --html dashboard.html --markdown docs/results";
 
 #[derive(Debug, Parser)]
@@ -80,15 +96,20 @@ enum Command {
     List(SelectArgs),
     /// Run the selected scenarios N times for one model and one preset, print the report.
     Run(RunArgs),
-    /// Run every (mode, preset, scenario) N times, appending JSONL rows; resumes an interrupted batch.
+    /// Run every (mode, preset, constraint policy, scenario) N times, appending JSONL rows;
+    /// resumes an interrupted batch.
     Batch(BatchArgs),
-    /// Run the suite against a running llama-server for bare and reforged, native and prompt,
-    /// then write the reports.
+    /// Run the suite against a running llama-server (default: reforged and bare, native and
+    /// prompt, constraint never), then write the reports.
     LlamaSuite(LlamaSuiteArgs),
     /// Print the table for a JSONL file; optionally write markdown views and the HTML dashboard.
     Report(ReportArgs),
-    /// Compare every preset with reforged on paired runs (Wilson intervals, exact McNemar test).
+    /// Compare every configuration with reforged on paired runs (Wilson intervals, exact McNemar
+    /// test).
     Significance(SignificanceArgs),
+    /// Print, as JSON, the sampling a llama-server model runs with under `--sampling
+    /// recommended` (the map's entry, or backend defaults when the model is not in it).
+    Sampling(SamplingArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -210,6 +231,9 @@ struct RunArgs {
     /// Ablation preset.
     #[arg(long, default_value = "reforged")]
     preset: Preset,
+    /// Constrained-decoding policy: never, retry (retries constrained) or always.
+    #[arg(long, default_value = "never", value_name = "POLICY")]
+    constraint: ConstraintPolicy,
     /// Runs per scenario.
     #[arg(long, default_value_t = 1)]
     runs: u32,
@@ -227,10 +251,9 @@ struct BatchArgs {
     /// Capabilities to run (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "native")]
     modes: Vec<Mode>,
-    /// Presets to run (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "reforged,bare")]
-    presets: Vec<Preset>,
-    /// Target runs per (mode, preset, scenario).
+    #[command(flatten)]
+    matrix: MatrixArgs,
+    /// Target runs per (mode, configuration, scenario).
     #[arg(long, default_value_t = 3)]
     runs: u32,
     /// JSONL output (appended; rows already present are not run again).
@@ -244,6 +267,41 @@ struct BatchArgs {
     no_progress: bool,
 }
 
+/// Which (preset, constraint policy) configurations to run.
+#[derive(Debug, Clone, Args)]
+struct MatrixArgs {
+    /// Presets to run (comma-separated); each under every --constraints policy.
+    #[arg(long, value_delimiter = ',', default_value = "reforged,bare")]
+    presets: Vec<Preset>,
+    /// Constrained-decoding policies to run (comma-separated: never, retry, always); each with
+    /// every --presets preset.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "never",
+        value_name = "POLICY"
+    )]
+    constraints: Vec<ConstraintPolicy>,
+    /// Run exactly these configurations instead of --presets × --constraints (repeatable;
+    /// PRESET or PRESET:POLICY, e.g. reforged:retry; a bare PRESET means policy never).
+    #[arg(
+        long = "config",
+        value_name = "PRESET[:POLICY]",
+        conflicts_with_all = ["presets", "constraints"]
+    )]
+    configs: Vec<Configuration>,
+}
+
+impl MatrixArgs {
+    fn configurations(&self) -> Vec<Configuration> {
+        if self.configs.is_empty() {
+            Configuration::cross(&self.presets, &self.constraints)
+        } else {
+            self.configs.clone()
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 struct LlamaSuiteArgs {
     /// llama-server root URL (e.g. http://127.0.0.1:8080); `/v1` is appended for the API.
@@ -252,9 +310,22 @@ struct LlamaSuiteArgs {
     /// Model identity (GGUF file name or stem) recorded in the rows and used for sampling lookup.
     #[arg(long)]
     model: String,
-    /// Runs per (mode, preset, scenario).
+    /// Runs per (mode, configuration, scenario).
     #[arg(long, default_value_t = 3)]
     runs: u32,
+    /// Capabilities to run (comma-separated).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "native,prompt"
+    )]
+    modes: Vec<Mode>,
+    #[command(flatten)]
+    matrix: MatrixArgs,
+    /// Print what would run, then exit.
+    #[arg(long)]
+    dry_run: bool,
     /// JSONL output (appended; resumes).
     #[arg(long)]
     output: PathBuf,
@@ -297,6 +368,12 @@ struct ReportArgs {
     /// Timestamp written into the reports (default: now, UTC).
     #[arg(long)]
     timestamp: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct SamplingArgs {
+    /// Model identity or GGUF path, as given to `llama-suite --model`.
+    model: String,
 }
 
 #[derive(Debug, Args)]
@@ -462,9 +539,15 @@ async fn resolve_budget(args: &ClientArgs, client: &Arc<dyn LlmClient>) -> Resul
     }
 }
 
-fn settings(args: &ClientArgs, preset: Preset, budget: u32) -> RunSettings {
+fn settings(
+    args: &ClientArgs,
+    preset: Preset,
+    constraint: ConstraintPolicy,
+    budget: u32,
+) -> RunSettings {
     RunSettings {
         preset,
+        constraint,
         budget_tokens: budget,
         stream: args.stream,
         keep_history: !args.no_history,
@@ -501,13 +584,14 @@ async fn run(args: RunArgs) -> Result<()> {
     let scenarios = select_scenarios(&args.select)?;
     let (client, identity) = build_client(&args.client, args.mode)?;
     let budget = resolve_budget(&args.client, &client).await?;
-    let settings = settings(&args.client, args.preset, budget);
+    let settings = settings(&args.client, args.preset, args.constraint, budget);
     println!(
-        "backend {} · model {} · mode {} · preset {} · budget {budget} · runs {} · sampling {}",
+        "backend {} · model {} · mode {} · preset {} · constraint {} · budget {budget} · runs {} · sampling {}",
         identity.backend,
         identity.model,
         identity.mode,
         args.preset,
+        args.constraint,
         args.runs,
         identity.sampling.as_deref().unwrap_or("-")
     );
@@ -549,7 +633,7 @@ async fn run(args: RunArgs) -> Result<()> {
 async fn batch_plan(
     client_args: &ClientArgs,
     modes: &[Mode],
-    presets: &[Preset],
+    configurations: &[Configuration],
     select: &SelectArgs,
     runs: u32,
     output: &Path,
@@ -561,12 +645,20 @@ async fn batch_plan(
         configs.push(BatchConfig {
             client,
             identity,
-            settings: settings(client_args, Preset::Reforged, budget),
+            settings: settings(
+                client_args,
+                Preset::Reforged,
+                ConstraintPolicy::Never,
+                budget,
+            ),
         });
+    }
+    if configurations.is_empty() {
+        bail!("no configuration to run (empty --presets, --constraints or --config)");
     }
     Ok(BatchPlan {
         configs,
-        presets: presets.to_vec(),
+        configurations: configurations.to_vec(),
         scenarios: select_scenarios(select)?,
         runs,
         output: output.to_path_buf(),
@@ -576,9 +668,14 @@ async fn batch_plan(
 async fn execute_batch(plan: &BatchPlan, dry_run: bool, progress: bool) -> Result<()> {
     let (pending, summary) = plan.pending()?;
     eprintln!(
-        "configs {} × presets {} × scenarios {} × runs {} → {} to run ({} already in {}, {} compaction slots skipped)",
+        "modes {} × configurations {} ({}) × scenarios {} × runs {} → {} to run ({} already in {}, {} compaction slots skipped)",
         plan.configs.len(),
-        plan.presets.len(),
+        plan.configurations.len(),
+        plan.configurations
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
         plan.scenarios.len(),
         plan.runs,
         pending.len(),
@@ -594,7 +691,7 @@ async fn execute_batch(plan: &BatchPlan, dry_run: bool, progress: bool) -> Resul
                 c.model,
                 c.backend,
                 c.mode,
-                p.preset,
+                p.configuration,
                 p.scenario.name(),
                 p.run
             );
@@ -701,6 +798,24 @@ fn significance(args: &SignificanceArgs) -> Result<()> {
     Ok(())
 }
 
+fn sampling(args: &SamplingArgs) -> Result<()> {
+    let identity = model_identity(Backend::Llamaserver, &args.model);
+    let report = match sampling_defaults(&identity) {
+        Some(params) => serde_json::json!({
+            "model": identity,
+            "sampling": "recommended",
+            "params": params,
+        }),
+        None => serde_json::json!({
+            "model": identity,
+            "sampling": "backend_defaults",
+            "params": null,
+        }),
+    };
+    println!("{report}");
+    Ok(())
+}
+
 async fn llama_suite(args: LlamaSuiteArgs) -> Result<()> {
     let client = ClientArgs {
         backend: Backend::Llamaserver,
@@ -717,14 +832,17 @@ async fn llama_suite(args: LlamaSuiteArgs) -> Result<()> {
     };
     let plan = batch_plan(
         &client,
-        &[Mode::Native, Mode::Prompt],
-        &[Preset::Reforged, Preset::Bare],
+        &args.modes,
+        &args.matrix.configurations(),
         &args.select,
         args.runs,
         &args.output,
     )
     .await?;
-    execute_batch(&plan, false, true).await?;
+    execute_batch(&plan, args.dry_run, true).await?;
+    if args.dry_run {
+        return Ok(());
+    }
     if let Some(dir) = &args.report_dir {
         let rows = read_rows(&args.output)?.rows;
         write_reports(
@@ -752,7 +870,7 @@ async fn main() -> Result<()> {
             let plan = batch_plan(
                 &args.client,
                 &args.modes,
-                &args.presets,
+                &args.matrix.configurations(),
                 &args.select,
                 args.runs,
                 &args.output,
@@ -763,5 +881,6 @@ async fn main() -> Result<()> {
         Command::LlamaSuite(args) => llama_suite(args).await,
         Command::Report(args) => report(&args),
         Command::Significance(args) => significance(&args),
+        Command::Sampling(args) => sampling(&args),
     }
 }

@@ -2,10 +2,15 @@
 //!
 //! `reforged` is forge with everything on; `bare` turns every guardrail off; each `no_*` preset
 //! turns exactly one off, so the difference to `reforged` measures that guardrail's share.
+//!
+//! A [`Configuration`] adds the constrained-decoding policy (`never`, `retry`, `always`), which
+//! is orthogonal to the presets: `reforged+always` is every guardrail plus constraint on every
+//! call, `bare+always` is constraint alone.
 
 use std::fmt;
 use std::str::FromStr;
 
+use forge_guardrails::ConstraintPolicy;
 use serde::{Deserialize, Serialize};
 
 /// An ablation preset.
@@ -157,9 +162,114 @@ impl FromStr for Preset {
     }
 }
 
+/// A preset with a constrained-decoding policy: what one batch slot runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Configuration {
+    /// The ablation preset.
+    pub preset: Preset,
+    /// The constrained-decoding policy.
+    pub constraint: ConstraintPolicy,
+}
+
+impl Configuration {
+    /// `preset` under `constraint`.
+    pub fn new(preset: Preset, constraint: ConstraintPolicy) -> Self {
+        Self { preset, constraint }
+    }
+
+    /// Every preset under every policy, presets outermost, each list in the order given.
+    pub fn cross(presets: &[Preset], constraints: &[ConstraintPolicy]) -> Vec<Self> {
+        presets
+            .iter()
+            .flat_map(|&preset| constraints.iter().map(move |&c| Self::new(preset, c)))
+            .collect()
+    }
+}
+
+impl fmt::Display for Configuration {
+    /// The report name: `reforged`, `reforged+retry`, `bare+always`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::row::configuration_label(
+            self.preset.as_str(),
+            self.constraint.as_str(),
+        ))
+    }
+}
+
+/// A `--config` value that is not `PRESET`, `PRESET:POLICY` or `PRESET+POLICY`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration '{value}': {reason} (expected PRESET or PRESET:POLICY, e.g. reforged:retry)")]
+pub struct InvalidConfiguration {
+    /// The value given.
+    pub value: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl FromStr for Configuration {
+    type Err = InvalidConfiguration;
+
+    /// `reforged` (policy `never`), `reforged:retry`, or the report name `reforged+retry`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = |reason: String| InvalidConfiguration {
+            value: s.to_owned(),
+            reason,
+        };
+        let (preset, policy) = match s.split_once([':', '+']) {
+            Some((preset, policy)) => (preset, Some(policy)),
+            None => (s, None),
+        };
+        let preset = preset
+            .parse::<Preset>()
+            .map_err(|e| invalid(e.to_string()))?;
+        let constraint = match policy {
+            None => ConstraintPolicy::Never,
+            Some(policy) => policy
+                .parse::<ConstraintPolicy>()
+                .map_err(|e| invalid(e.to_string()))?,
+        };
+        Ok(Self::new(preset, constraint))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configurations_parse_with_either_separator_and_default_to_never() {
+        let cases = [
+            ("reforged", Preset::Reforged, ConstraintPolicy::Never),
+            ("reforged:retry", Preset::Reforged, ConstraintPolicy::Retry),
+            ("bare+always", Preset::Bare, ConstraintPolicy::Always),
+            ("no_steps:never", Preset::NoSteps, ConstraintPolicy::Never),
+        ];
+        for (text, preset, constraint) in cases {
+            assert_eq!(
+                text.parse::<Configuration>(),
+                Ok(Configuration::new(preset, constraint)),
+                "{text}"
+            );
+        }
+        for bad in ["full", "reforged:sometimes", "reforged:", ":retry"] {
+            assert!(bad.parse::<Configuration>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn configurations_display_as_report_names() {
+        let names: Vec<String> = Configuration::cross(
+            &[Preset::Reforged, Preset::Bare],
+            &[ConstraintPolicy::Never, ConstraintPolicy::Always],
+        )
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(
+            names,
+            ["reforged", "reforged+always", "bare", "bare+always"]
+        );
+    }
 
     #[test]
     fn presets_turn_off_exactly_what_they_name() {

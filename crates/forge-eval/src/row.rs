@@ -4,7 +4,13 @@
 //! both harnesses can be read by either: `accuracy`, `error_type`, `wasted_calls` and the history
 //! counters are always present (null when unknown); `stream_retries`, `validate_error`, token
 //! counts and cost appear only when set. `forge_rs` (the harness version) is our addition so that
-//! shifts caused by fixes the port applies stay attributable.
+//! shifts caused by fixes the port applies stay attributable. `constraint` (the
+//! constrained-decoding policy: `never`, `retry`, `always`) is also ours: always written, and
+//! read as `never` from rows that predate it (the reference never constrains).
+//!
+//! A *configuration* within one (model, backend, mode, tool choice) is the preset plus the
+//! policy; reports name it [`configuration_label`]: `reforged` under `never`, `reforged+retry`
+//! and `reforged+always` otherwise.
 
 use std::collections::HashMap;
 use std::fs::OpenOptions;
@@ -13,10 +19,16 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use forge_guardrails::ConstraintPolicy;
+
 use crate::preset::Preset;
 
 fn default_ablation() -> String {
     Preset::Reforged.as_str().to_owned()
+}
+
+fn default_constraint() -> String {
+    ConstraintPolicy::Never.as_str().to_owned()
 }
 
 fn default_tool_choice() -> String {
@@ -40,6 +52,9 @@ pub struct RunRow {
     /// Ablation preset name (rows without one are `reforged`).
     #[serde(default = "default_ablation")]
     pub ablation: String,
+    /// Constrained-decoding policy: `never`, `retry` or `always` (rows without one are `never`).
+    #[serde(default = "default_constraint")]
+    pub constraint: String,
     /// Anthropic `tool_choice` (rows without one are `auto`).
     #[serde(default = "default_tool_choice")]
     pub tool_choice: String,
@@ -118,6 +133,7 @@ impl RunRow {
                 backend: self.backend.clone(),
                 mode: self.mode.clone(),
                 ablation: self.ablation.clone(),
+                constraint: self.constraint.clone(),
                 tool_choice: self.tool_choice.clone(),
             },
             scenario: self.scenario.clone(),
@@ -130,7 +146,32 @@ impl RunRow {
     }
 }
 
-/// A configuration: model, backend, mode, ablation and tool choice.
+/// The name reports give a (preset, constraint policy) pair: the preset alone under `never`,
+/// else `{preset}+{policy}` (`reforged+retry`, `bare+always`).
+pub fn configuration_label(ablation: &str, constraint: &str) -> String {
+    if constraint == ConstraintPolicy::Never.as_str() {
+        ablation.to_owned()
+    } else {
+        format!("{ablation}+{constraint}")
+    }
+}
+
+/// Report order of a (preset, policy) pair: preset order first, then never, retry, always;
+/// unknown names last.
+pub fn configuration_rank(ablation: &str, constraint: &str) -> (usize, usize) {
+    let preset = ablation
+        .parse::<Preset>()
+        .map_or(Preset::ALL.len(), Preset::rank);
+    let policy = match constraint.parse::<ConstraintPolicy>() {
+        Ok(ConstraintPolicy::Never) => 0,
+        Ok(ConstraintPolicy::Retry) => 1,
+        Ok(ConstraintPolicy::Always) => 2,
+        Err(_) => 3,
+    };
+    (preset, policy)
+}
+
+/// A configuration: model, backend, mode, ablation, constraint policy and tool choice.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ConfigKey {
     /// Model identity.
@@ -141,12 +182,14 @@ pub struct ConfigKey {
     pub mode: String,
     /// Ablation preset.
     pub ablation: String,
+    /// Constrained-decoding policy (`never`, `retry`, `always`).
+    pub constraint: String,
     /// Anthropic tool choice.
     pub tool_choice: String,
 }
 
 impl ConfigKey {
-    /// `"{model} ({backend}/{mode}) [{ablation}]"`, with `+{tool_choice}` when not `auto`.
+    /// `"{model} ({backend}/{mode}) [{configuration}]"`, with `+{tool_choice}` when not `auto`.
     pub fn label(&self) -> String {
         let choice = if self.tool_choice == "auto" {
             String::new()
@@ -155,11 +198,24 @@ impl ConfigKey {
         };
         format!(
             "{} ({}/{}) [{}{choice}]",
-            self.model, self.backend, self.mode, self.ablation
+            self.model,
+            self.backend,
+            self.mode,
+            self.configuration()
         )
     }
 
-    /// The same config without the ablation part, for pairing presets.
+    /// The preset and policy as reports name them ([`configuration_label`]).
+    pub fn configuration(&self) -> String {
+        configuration_label(&self.ablation, &self.constraint)
+    }
+
+    /// Report order within a base config ([`configuration_rank`]).
+    pub fn configuration_rank(&self) -> (usize, usize) {
+        configuration_rank(&self.ablation, &self.constraint)
+    }
+
+    /// The same config without the preset and policy, for pairing configurations.
     pub fn base(&self) -> (String, String, String, String) {
         (
             self.model.clone(),
@@ -170,7 +226,7 @@ impl ConfigKey {
     }
 }
 
-/// What resume counts by: a config and a scenario.
+/// What resume counts by: a config (constraint policy included) and a scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RunKey {
     /// The config.

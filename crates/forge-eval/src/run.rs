@@ -1,4 +1,5 @@
-//! One run of one scenario against one model client, under one ablation preset.
+//! One run of one scenario against one model client, under one ablation preset and one
+//! constrained-decoding policy.
 //!
 //! Every run starts from scratch: a fresh scenario backend, a fresh workflow (with the terminal
 //! tool wrapped so its arguments are captured before it executes), fresh counters and a fresh
@@ -8,8 +9,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use forge_client::{ChunkStream, InferenceRequest, LlmClient};
+use forge_client::{AuthSlot, ChunkStream, ConstraintDialect, InferenceRequest, LlmClient};
 use forge_context::{CompactEvent, ContextManager, NoCompact, TieredCompact};
+use forge_guardrails::ConstraintPolicy;
 use forge_runner::{ToolDef, ToolFailure, Workflow, WorkflowRunner};
 use forge_types::{
     ApiFormat, BackendError, Completion, ForgeError, JsonObject, Message, StreamChunk, TokenUsage,
@@ -29,6 +31,9 @@ pub const STREAM_RETRIES: u32 = 2;
 pub struct RunSettings {
     /// The ablation preset.
     pub preset: Preset,
+    /// When model calls are constrained to one valid tool call (the runner's
+    /// `with_constraint_policy`); independent of the preset.
+    pub constraint: ConstraintPolicy,
     /// The context budget for scenarios without their own (all but P1–P3).
     pub budget_tokens: u32,
     /// Stream responses.
@@ -43,10 +48,11 @@ pub struct RunSettings {
 }
 
 impl RunSettings {
-    /// Reforged, no streaming, history kept, no timeout, the given budget.
+    /// The given preset and budget, never constrained, no streaming, history kept, no timeout.
     pub fn new(preset: Preset, budget_tokens: u32) -> Self {
         Self {
             preset,
+            constraint: ConstraintPolicy::Never,
             budget_tokens,
             stream: false,
             keep_history: true,
@@ -61,6 +67,8 @@ impl RunSettings {
 pub struct RunResult {
     /// The scenario.
     pub scenario: String,
+    /// The constrained-decoding policy the run used.
+    pub constraint: ConstraintPolicy,
     /// The terminal tool ran successfully and the loop returned normally.
     pub completeness: bool,
     /// Model calls in the final attempt (retries included).
@@ -115,6 +123,7 @@ impl RunResult {
             backend: identity.backend.clone(),
             mode: identity.mode.clone(),
             ablation: preset.as_str().to_owned(),
+            constraint: self.constraint.as_str().to_owned(),
             tool_choice: identity.tool_choice.clone(),
             scenario: self.scenario.clone(),
             run,
@@ -228,6 +237,20 @@ impl LlmClient for CountingClient {
     async fn context_length(&self) -> Result<Option<u64>, BackendError> {
         self.inner.context_length().await
     }
+
+    // Without this the wrapper would hide the backend's dialect and the runner would never
+    // constrain, whatever the policy.
+    fn constraint_dialect(&self) -> Option<ConstraintDialect> {
+        self.inner.constraint_dialect()
+    }
+
+    fn auth_slot(&self) -> AuthSlot {
+        self.inner.auth_slot()
+    }
+
+    fn requires_request_credential(&self) -> bool {
+        self.inner.requires_request_credential()
+    }
 }
 
 type SharedBackend = Arc<Mutex<Box<dyn ScenarioBackend>>>;
@@ -326,6 +349,7 @@ async fn attempt(
                 .with_max_retries_per_step(knobs.max_retries_per_step)
                 .with_max_tool_errors(knobs.max_tool_errors)
                 .with_rescue(knobs.rescue)
+                .with_constraint_policy(settings.constraint)
                 .with_stream(settings.stream);
             if settings.keep_history {
                 let log = Arc::clone(&history);
@@ -393,6 +417,7 @@ pub async fn run_scenario(
     };
     let mut result = RunResult {
         scenario: scenario.name().to_owned(),
+        constraint: settings.constraint,
         completeness: false,
         iterations: attempt.iterations,
         terminal_args: attempt.terminal_args,

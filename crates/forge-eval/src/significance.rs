@@ -1,16 +1,21 @@
-//! Paired comparisons of each preset against `reforged` on the same scenarios and run indices.
+//! Paired comparisons of each configuration (preset + constraint policy) against `reforged`
+//! under policy `never` on the same (model, backend, mode, tool choice, scenario, run).
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::preset::Preset;
-use crate::row::RunRow;
+use crate::row::{configuration_label, configuration_rank, RunRow};
 use crate::stats::{mcnemar_exact, wilson, Interval, McNemar, Z_95};
 
-/// One preset of one base config, compared with that config's `reforged` rows.
+/// One configuration of one base config, compared with that config's `reforged` rows under
+/// policy `never` (the baseline).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PresetComparison {
     /// The preset.
     pub ablation: String,
+    /// The constrained-decoding policy.
+    pub constraint: String,
+    /// The report name of preset and policy (`reforged`, `reforged+retry`, …).
+    pub configuration: String,
     /// Its runs.
     pub runs: u64,
     /// Its correct runs.
@@ -19,9 +24,10 @@ pub struct PresetComparison {
     pub score: f64,
     /// Wilson 95 % interval.
     pub interval: Interval,
-    /// score − reforged score (None for reforged itself).
+    /// score − baseline score (None for the baseline itself).
     pub delta: Option<f64>,
-    /// The paired test against reforged over matched (scenario, run) pairs (None for reforged).
+    /// The paired test against the baseline over matched (scenario, run) pairs (None for the
+    /// baseline).
     pub test: Option<McNemar>,
     /// Matched pairs used by the test.
     pub pairs: u64,
@@ -38,7 +44,8 @@ pub struct BaseComparison {
     pub mode: String,
     /// Tool choice.
     pub tool_choice: String,
-    /// One entry per preset present, in preset order (reforged first).
+    /// One entry per configuration present, in preset then policy order (the baseline,
+    /// `reforged` under `never`, first).
     pub presets: Vec<PresetComparison>,
 }
 
@@ -59,8 +66,13 @@ type Outcomes<'a> = HashMap<(&'a str, u32), bool>;
 /// (model, backend, mode, tool choice).
 type BaseKey = (String, String, String, String);
 
-/// Rows per preset rank: (preset name, rows).
-type PresetRows<'a> = BTreeMap<usize, (String, Vec<&'a RunRow>)>;
+/// Rows per configuration, in report order: (preset rank, policy rank, preset, policy) → rows.
+type ConfigurationRows<'a> = BTreeMap<(usize, usize, String, String), Vec<&'a RunRow>>;
+
+/// The baseline's rank: `reforged` under `never`.
+fn baseline_rank() -> (usize, usize) {
+    configuration_rank("reforged", "never")
+}
 
 fn outcomes<'a>(rows: &[&'a RunRow]) -> Result<Outcomes<'a>, DuplicateRun> {
     let mut map = HashMap::new();
@@ -89,25 +101,32 @@ fn ratio(k: u64, n: u64) -> f64 {
     }
 }
 
-/// Compares every preset with `reforged` within each base config that has reforged rows.
+/// Compares every configuration with `reforged` under policy `never` within each base config
+/// that has such rows (bases without the baseline are left out).
 pub fn compare_presets(rows: &[RunRow]) -> Result<Vec<BaseComparison>, DuplicateRun> {
-    let mut bases: BTreeMap<BaseKey, PresetRows<'_>> = BTreeMap::new();
+    let mut bases: BTreeMap<BaseKey, ConfigurationRows<'_>> = BTreeMap::new();
     for row in rows {
-        let rank = row
-            .ablation
-            .parse::<Preset>()
-            .map_or(Preset::ALL.len(), Preset::rank);
+        let (preset_rank, policy_rank) = configuration_rank(&row.ablation, &row.constraint);
         bases
             .entry(row.config().base())
             .or_default()
-            .entry(rank)
-            .or_insert_with(|| (row.ablation.clone(), Vec::new()))
-            .1
+            .entry((
+                preset_rank,
+                policy_rank,
+                row.ablation.clone(),
+                row.constraint.clone(),
+            ))
+            .or_default()
             .push(row);
     }
+    let (baseline_preset, baseline_policy) = baseline_rank();
     let mut out = Vec::new();
     for ((model, backend, mode, tool_choice), presets) in bases {
-        let Some((_, reforged_rows)) = presets.get(&Preset::Reforged.rank()) else {
+        let Some(reforged_rows) = presets
+            .iter()
+            .find(|((p, c, _, _), _)| (*p, *c) == (baseline_preset, baseline_policy))
+            .map(|(_, rows)| rows)
+        else {
             continue;
         };
         let reforged = outcomes(reforged_rows)?;
@@ -116,12 +135,12 @@ pub fn compare_presets(rows: &[RunRow]) -> Result<Vec<BaseComparison>, Duplicate
             reforged.len() as u64,
         );
         let mut comparisons = Vec::new();
-        for (rank, (name, preset_rows)) in &presets {
+        for ((preset_rank, policy_rank, ablation, constraint), preset_rows) in &presets {
             let mine = outcomes(preset_rows)?;
             let runs = mine.len() as u64;
             let correct = mine.values().filter(|ok| **ok).count() as u64;
             let score = ratio(correct, runs);
-            let is_reforged = *rank == Preset::Reforged.rank();
+            let is_reforged = (*preset_rank, *policy_rank) == (baseline_preset, baseline_policy);
             let (mut b, mut c, mut pairs) = (0, 0, 0);
             if !is_reforged {
                 for (key, ok) in &mine {
@@ -136,7 +155,9 @@ pub fn compare_presets(rows: &[RunRow]) -> Result<Vec<BaseComparison>, Duplicate
                 }
             }
             comparisons.push(PresetComparison {
-                ablation: name.clone(),
+                ablation: ablation.clone(),
+                constraint: constraint.clone(),
+                configuration: configuration_label(ablation, constraint),
                 runs,
                 correct,
                 score,

@@ -5,13 +5,29 @@
 use std::sync::Arc;
 
 use forge_eval::batch::{BatchConfig, BatchPlan};
-use forge_eval::preset::Preset;
+use forge_eval::preset::{Configuration, Preset};
 use forge_eval::row::read_rows;
 use forge_eval::run::{RowIdentity, RunSettings};
 use forge_eval::scenario::scenario;
 use forge_eval::scripted::GoldenClient;
+use forge_guardrails::ConstraintPolicy;
 
 fn plan(output: std::path::PathBuf, runs: u32) -> BatchPlan {
+    plan_with(
+        output,
+        runs,
+        Configuration::cross(
+            &[Preset::Reforged, Preset::Bare],
+            &[ConstraintPolicy::Never],
+        ),
+    )
+}
+
+fn plan_with(
+    output: std::path::PathBuf,
+    runs: u32,
+    configurations: Vec<Configuration>,
+) -> BatchPlan {
     BatchPlan {
         configs: vec![BatchConfig {
             client: Arc::new(GoldenClient),
@@ -24,7 +40,7 @@ fn plan(output: std::path::PathBuf, runs: u32) -> BatchPlan {
             },
             settings: RunSettings::new(Preset::Reforged, 8192),
         }],
-        presets: vec![Preset::Reforged, Preset::Bare],
+        configurations,
         scenarios: [
             "basic_2step",
             "error_recovery_stateful",
@@ -102,4 +118,34 @@ async fn an_interrupted_batch_resumes_without_repeating_runs() {
     assert_eq!(keys.len(), 15, "every slot reached 3 runs");
     // Nothing is left to do.
     assert!(plan(output, 3).pending().unwrap().0.is_empty());
+}
+
+#[tokio::test]
+async fn constrained_configurations_get_their_own_rows_and_resume_slots() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("rows.jsonl");
+    let always = vec!["reforged:always".parse::<Configuration>().unwrap()];
+    let done = plan_with(output.clone(), 1, always.clone())
+        .execute(false)
+        .await
+        .unwrap();
+    assert_eq!(done.executed, 3);
+    let rows = read_rows(&output).unwrap().rows;
+    assert!(
+        rows.iter()
+            .all(|r| r.constraint == "always" && r.ablation == "reforged"),
+        "{rows:?}"
+    );
+    assert!(plan_with(output.clone(), 1, always)
+        .pending()
+        .unwrap()
+        .0
+        .is_empty());
+    // The unconstrained twin is still entirely to do.
+    let never = vec!["reforged".parse::<Configuration>().unwrap()];
+    let (pending, summary) = plan_with(output, 1, never).pending().unwrap();
+    assert_eq!((pending.len(), summary.resumed), (3, 0));
+    assert!(pending
+        .iter()
+        .all(|p| p.configuration.constraint == ConstraintPolicy::Never));
 }

@@ -41,6 +41,7 @@ fn fixed_rows() -> Vec<RunRow> {
                         backend: "llamaserver".into(),
                         mode: "native".into(),
                         ablation: (*preset).into(),
+                        constraint: "never".into(),
                         tool_choice: "auto".into(),
                         scenario: (*scenario).into(),
                         run,

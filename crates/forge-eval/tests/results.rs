@@ -8,12 +8,24 @@ use serde_json::{json, Value};
 
 /// A row with the given identity and outcome; everything else plausible.
 pub fn row(ablation: &str, scenario: &str, run: u32, correct: Option<bool>) -> RunRow {
+    constrained_row(ablation, "never", scenario, run, correct)
+}
+
+/// A row run under constraint policy `constraint`.
+pub fn constrained_row(
+    ablation: &str,
+    constraint: &str,
+    scenario: &str,
+    run: u32,
+    correct: Option<bool>,
+) -> RunRow {
     let complete = correct.is_some();
     RunRow {
         model: "SmolLM2-135M".into(),
         backend: "llamaserver".into(),
         mode: "native".into(),
         ablation: ablation.into(),
+        constraint: constraint.into(),
         tool_choice: "auto".into(),
         scenario: scenario.into(),
         run,
@@ -57,6 +69,7 @@ fn row_serializes_with_reference_key_order_and_null_versus_absent() {
             "backend",
             "mode",
             "ablation",
+            "constraint",
             "tool_choice",
             "scenario",
             "run",
@@ -93,7 +106,134 @@ fn reference_rows_without_ablation_or_tool_choice_read_as_reforged_auto() {
     let parsed: RunRow = serde_json::from_value(reference_row).unwrap();
     assert_eq!(parsed.ablation, "reforged");
     assert_eq!(parsed.tool_choice, "auto");
+    assert_eq!(parsed.constraint, "never", "rows before the policy existed");
     assert!(parsed.is_correct());
+}
+
+#[test]
+fn the_constraint_policy_is_always_written_and_round_trips() {
+    for policy in ["never", "retry", "always"] {
+        let original = constrained_row("reforged", policy, "basic_2step", 1, Some(true));
+        let value = serde_json::to_value(&original).unwrap();
+        assert_eq!(value["constraint"], json!(policy));
+        let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+        let position = |k: &str| keys.iter().position(|key| *key == k).unwrap();
+        assert_eq!(position("constraint"), position("ablation") + 1, "{keys:?}");
+        let back: RunRow = serde_json::from_value(value).unwrap();
+        assert_eq!(back, original);
+    }
+}
+
+#[test]
+fn resume_keys_keep_constraint_policies_apart() {
+    let rows = vec![
+        constrained_row("reforged", "retry", "basic_2step", 1, Some(true)),
+        constrained_row("reforged", "retry", "basic_2step", 2, Some(true)),
+        constrained_row("reforged", "always", "basic_2step", 1, None),
+    ];
+    let counts = ResumeCounts::from_rows(&rows);
+    let never = row("reforged", "basic_2step", 1, None).key();
+    let retry = rows[0].key();
+    let always = rows[2].key();
+    assert_ne!(never, retry);
+    assert_eq!(
+        counts.remaining(&never, 2),
+        1..=2,
+        "retry rows do not count"
+    );
+    assert_eq!(counts.remaining(&retry, 2).count(), 0);
+    assert_eq!(counts.remaining(&always, 2), 2..=2);
+}
+
+#[test]
+fn reports_name_each_preset_and_policy_as_its_own_configuration() {
+    let mut rows = Vec::new();
+    for (ablation, constraint) in [
+        ("bare", "always"),
+        ("reforged", "always"),
+        ("reforged", "never"),
+        ("reforged", "retry"),
+        ("bare", "never"),
+    ] {
+        rows.push(constrained_row(
+            ablation,
+            constraint,
+            "basic_2step",
+            1,
+            Some(true),
+        ));
+    }
+    let metrics = config_metrics(&rows);
+    assert_eq!(metrics.len(), 5, "one config per (preset, policy)");
+    let mut labels: Vec<(_, String)> = metrics
+        .iter()
+        .map(|m| (m.config.configuration_rank(), m.config.label()))
+        .collect();
+    labels.sort();
+    let labels: Vec<String> = labels.into_iter().map(|(_, l)| l).collect();
+    assert_eq!(
+        labels,
+        [
+            "SmolLM2-135M (llamaserver/native) [reforged]",
+            "SmolLM2-135M (llamaserver/native) [reforged+retry]",
+            "SmolLM2-135M (llamaserver/native) [reforged+always]",
+            "SmolLM2-135M (llamaserver/native) [bare]",
+            "SmolLM2-135M (llamaserver/native) [bare+always]",
+        ]
+    );
+    let table = forge_eval::report::ascii_table(&metrics, &scenario_order(&rows));
+    for label in ["[reforged]", "[reforged+retry]", "[bare+always]"] {
+        assert_eq!(table.matches(label).count(), 1, "{label} in\n{table}");
+    }
+}
+
+#[test]
+fn every_configuration_is_paired_with_unconstrained_reforged() {
+    let mut rows = Vec::new();
+    // 6 runs: reforged/never right on runs 1-3; reforged+always right on all 6;
+    // bare+always right on runs 1 and 4.
+    for run in 1..=6 {
+        rows.push(row("reforged", "basic_2step", run, Some(run <= 3)));
+        rows.push(constrained_row(
+            "reforged",
+            "always",
+            "basic_2step",
+            run,
+            Some(true),
+        ));
+        rows.push(constrained_row(
+            "bare",
+            "always",
+            "basic_2step",
+            run,
+            Some(run == 1 || run == 4),
+        ));
+    }
+    // Another mode with only a constrained configuration has no baseline: left out.
+    let mut prompt = constrained_row("reforged", "retry", "basic_2step", 1, Some(true));
+    prompt.mode = "prompt".into();
+    rows.push(prompt);
+    let comparisons = compare_presets(&rows).unwrap();
+    assert_eq!(comparisons.len(), 1);
+    let names: Vec<&str> = comparisons[0]
+        .presets
+        .iter()
+        .map(|p| p.configuration.as_str())
+        .collect();
+    assert_eq!(names, ["reforged", "reforged+always", "bare+always"]);
+    let [baseline, always, bare_always] = &comparisons[0].presets[..] else {
+        unreachable!("three configurations")
+    };
+    assert!(baseline.test.is_none() && baseline.delta.is_none());
+    assert_eq!((always.constraint.as_str(), always.pairs), ("always", 6));
+    let test = always.test.unwrap();
+    assert_eq!((test.b, test.c), (0, 3));
+    assert!((always.delta.unwrap() - 0.5).abs() < 1e-12);
+    let test = bare_always.test.unwrap();
+    // Baseline right & bare+always wrong: runs 2, 3; the reverse: run 4.
+    assert_eq!((test.b, test.c), (2, 1));
+    let table = forge_eval::report::significance_table(&comparisons);
+    assert!(table.contains("reforged+always"), "{table}");
 }
 
 #[test]

@@ -314,3 +314,82 @@ async fn max_tokens_cap_reaches_every_model_call() {
     );
     assert_eq!(*recorder.seen.lock().unwrap(), vec![Some(json!(64)); 3]);
 }
+
+/// Plays the golden path like `GoldenClient`, but claims llama.cpp's grammar dialect and
+/// records whether each request arrived constrained.
+#[derive(Debug, Default)]
+struct ConstraintRecorder {
+    constrained: std::sync::Mutex<Vec<bool>>,
+}
+
+#[async_trait::async_trait]
+impl forge_client::LlmClient for ConstraintRecorder {
+    fn api_format(&self) -> forge_types::ApiFormat {
+        forge_types::ApiFormat::OpenAi
+    }
+    fn backend_name(&self) -> &'static str {
+        "constraint-recorder"
+    }
+    fn constraint_dialect(&self) -> Option<forge_client::ConstraintDialect> {
+        Some(forge_client::ConstraintDialect::LlamaCppGrammar)
+    }
+    async fn send(
+        &self,
+        request: &forge_client::InferenceRequest,
+    ) -> Result<forge_types::Completion, forge_types::BackendError> {
+        self.constrained
+            .lock()
+            .unwrap()
+            .push(request.constraint.is_some());
+        forge_eval::scripted::GoldenClient.send(request).await
+    }
+    async fn send_stream(
+        &self,
+        request: &forge_client::InferenceRequest,
+    ) -> Result<forge_client::ChunkStream, forge_types::BackendError> {
+        forge_eval::scripted::GoldenClient
+            .send_stream(request)
+            .await
+    }
+    async fn context_length(&self) -> Result<Option<u64>, forge_types::BackendError> {
+        Ok(None)
+    }
+}
+
+#[tokio::test]
+async fn the_constraint_policy_reaches_the_runner_and_the_row() {
+    use forge_guardrails::ConstraintPolicy;
+    // The golden path never fails, so `retry` never gets to constrain.
+    let cases = [
+        (ConstraintPolicy::Never, "never", false),
+        (ConstraintPolicy::Retry, "retry", false),
+        (ConstraintPolicy::Always, "always", true),
+    ];
+    let scenario = forge_eval::scenario::scenario("sequential_3step").unwrap();
+    let identity = RowIdentity {
+        model: "scripted-golden".into(),
+        backend: "scripted".into(),
+        mode: "native".into(),
+        tool_choice: "auto".into(),
+        sampling: None,
+    };
+    for (policy, name, constrained) in cases {
+        let recorder = Arc::new(ConstraintRecorder::default());
+        let mut settings = RunSettings::new(Preset::Reforged, 8192);
+        settings.constraint = policy;
+        let result = run_scenario(recorder.clone(), &scenario, &settings).await;
+        assert_eq!(result.accuracy, Some(true), "{name}: {result:?}");
+        assert_eq!(
+            *recorder.constrained.lock().unwrap(),
+            vec![constrained; 3],
+            "{name}"
+        );
+        let row = result.to_row(&identity, Preset::Reforged, 1);
+        assert_eq!(row.constraint, name);
+        assert_eq!(
+            serde_json::to_value(&row).unwrap()["constraint"],
+            json!(name),
+            "always serialized"
+        );
+    }
+}

@@ -69,7 +69,8 @@ pub fn legend(scenarios: &[String]) -> String {
          Eff = ideal calls / actual calls over correct runs   Wst = avg extra calls (completed runs)\n\
          Spd = avg seconds per completed run   N = runs per scenario   I = scenario not run\n\
          Backends: LS llama-server, LF llamafile, OL Ollama, VL vLLM, OA OpenAI-compatible, AN Anthropic, SC scripted; modes: N native, P prompt\n\
-         Presets: reforged = all guardrails; bare = none; no_X = reforged without X\n",
+         Presets: reforged = all guardrails; bare = none; no_X = reforged without X\n\
+         Constrained decoding: PRESET = policy never; PRESET+retry = retries constrained; PRESET+always = every call constrained\n",
     );
     let abbreviations: Vec<String> = scenarios
         .iter()
@@ -83,8 +84,9 @@ pub fn legend(scenarios: &[String]) -> String {
     out
 }
 
-/// Per base config: every preset's score and interval, and for non-reforged presets the delta,
-/// discordant pairs `b/c` (b = reforged right and preset wrong) and the exact McNemar p-value.
+/// Per base config: every configuration's score and interval, and for all but the baseline
+/// (`reforged` under policy `never`) the delta, discordant pairs `b/c` (b = baseline right and
+/// configuration wrong) and the exact McNemar p-value.
 pub fn significance_table(comparisons: &[BaseComparison]) -> String {
     let mut out = String::new();
     for base in comparisons {
@@ -102,8 +104,8 @@ pub fn significance_table(comparisons: &[BaseComparison]) -> String {
         );
         let _ = writeln!(
             out,
-            "  {:<12} {:>5} {:>7} {:>13} {:>8} {:>7} {:>10} {:>5}",
-            "ablation", "runs", "score%", "95% CI", "delta", "b/c", "p (exact)", ""
+            "  {:<16} {:>5} {:>7} {:>13} {:>8} {:>7} {:>10} {:>5}",
+            "configuration", "runs", "score%", "95% CI", "delta", "b/c", "p (exact)", ""
         );
         for p in &base.presets {
             let ci = format!("{}-{}", pct1(p.interval.low), pct1(p.interval.high));
@@ -122,8 +124,8 @@ pub fn significance_table(comparisons: &[BaseComparison]) -> String {
             );
             let _ = writeln!(
                 out,
-                "  {:<12} {:>5} {:>7} {:>13} {:>8} {:>7} {:>10} {:>5}",
-                p.ablation,
+                "  {:<16} {:>5} {:>7} {:>13} {:>8} {:>7} {:>10} {:>5}",
+                p.configuration,
                 p.runs,
                 pct1(p.score),
                 ci,
@@ -136,8 +138,8 @@ pub fn significance_table(comparisons: &[BaseComparison]) -> String {
         out.push('\n');
     }
     out.push_str(
-        "b = reforged correct & preset wrong; c = reforged wrong & preset correct, over runs \
-         paired by (scenario, run).\n*** p < .001, ** p < .01, * p < .05 (exact two-sided McNemar test).\n",
+        "b = reforged correct & configuration wrong; c = reforged wrong & configuration correct, \
+         over runs paired by (scenario, run); the baseline is reforged with constraint policy never.\n*** p < .001, ** p < .01, * p < .05 (exact two-sided McNemar test).\n",
     );
     out
 }

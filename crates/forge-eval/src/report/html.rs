@@ -6,7 +6,6 @@ use std::fmt::Write;
 
 use super::{pct0, pct1, short_label};
 use crate::metrics::{abbreviation, config_metrics, scenario_order, ConfigMetrics};
-use crate::preset::Preset;
 use crate::row::RunRow;
 use crate::significance::{compare_presets, DuplicateRun};
 use crate::stats::stars;
@@ -35,7 +34,19 @@ fn escape(text: &str) -> String {
     out
 }
 
-fn preset_colour(ablation: &str) -> &'static str {
+/// The colour of a configuration (`reforged`, `reforged+retry`, …): constrained variants of
+/// reforged and bare get lighter shades of their preset's colour.
+fn preset_colour(configuration: &str) -> &'static str {
+    match configuration {
+        "reforged+retry" => "#4299e1",
+        "reforged+always" => "#90cdf4",
+        "bare+retry" => "#f56565",
+        "bare+always" => "#feb2b2",
+        other => base_colour(other.split('+').next().unwrap_or(other)),
+    }
+}
+
+fn base_colour(ablation: &str) -> &'static str {
     match ablation {
         "reforged" => "#2b6cb0",
         "bare" => "#c53030",
@@ -117,15 +128,15 @@ fn cell_bar(
     score: f64,
     low: f64,
     high: f64,
-    ablation: &str,
+    configuration: &str,
 ) -> Bar {
     Bar {
         score,
         low,
         high,
-        colour: preset_colour(ablation),
+        colour: preset_colour(configuration),
         tooltip: format!(
-            "{label} · {ablation}: {correct}/{runs} = {}% (95% CI {}–{}%)",
+            "{label} · {configuration}: {correct}/{runs} = {}% (95% CI {}–{}%)",
             pct1(score),
             pct1(low),
             pct1(high)
@@ -165,7 +176,7 @@ fn config_chart(metrics: &[ConfigMetrics]) -> String {
                 m.score,
                 m.score_interval.low,
                 m.score_interval.high,
-                &m.config.ablation,
+                &m.config.configuration(),
             ),
         );
     }
@@ -206,7 +217,7 @@ fn scenario_chart(presets: &[&ConfigMetrics], scenarios: &[String]) -> String {
                         cell.score,
                         cell.interval.low,
                         cell.interval.high,
-                        &m.config.ablation,
+                        &m.config.configuration(),
                     ),
                 ),
                 None => {
@@ -215,7 +226,7 @@ fn scenario_chart(presets: &[&ConfigMetrics], scenarios: &[String]) -> String {
                         r#"<text x="{:.1}" y="{:.1}" class="na">not run ({})</text>"#,
                         left + 4.0,
                         y + BAR_HEIGHT - 2.0,
-                        escape(&m.config.ablation)
+                        escape(&m.config.configuration())
                     );
                 }
             }
@@ -307,9 +318,13 @@ pub fn html_dashboard(rows: &[RunRow], timestamp: &str) -> Result<String, Duplic
     let scenarios = scenario_order(rows);
     let metrics = config_metrics(rows);
     let comparisons = compare_presets(rows)?;
-    let mut ablations: Vec<String> = metrics.iter().map(|m| m.config.ablation.clone()).collect();
-    ablations.sort_by_key(|a| a.parse::<Preset>().map_or(usize::MAX, Preset::rank));
-    ablations.dedup();
+    let mut ranked: Vec<((usize, usize), String)> = metrics
+        .iter()
+        .map(|m| (m.config.configuration_rank(), m.config.configuration()))
+        .collect();
+    ranked.sort();
+    ranked.dedup();
+    let ablations: Vec<String> = ranked.into_iter().map(|(_, name)| name).collect();
 
     let mut html = format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>forge-rs eval dashboard</title><style>{STYLE}</style></head><body><header><h1>forge-rs eval dashboard</h1><p>{} runs · {} configs · {} scenarios · generated {}</p></header><main>"#,
@@ -329,13 +344,8 @@ pub fn html_dashboard(rows: &[RunRow], timestamp: &str) -> Result<String, Duplic
         bases.entry(m.config.base()).or_default().push(m);
     }
     for ((model, backend, mode, tool_choice), mut presets) in bases {
-        presets.sort_by_key(|m| {
-            m.config
-                .ablation
-                .parse::<Preset>()
-                .map_or(usize::MAX, Preset::rank)
-        });
-        let names: Vec<String> = presets.iter().map(|m| m.config.ablation.clone()).collect();
+        presets.sort_by_key(|m| m.config.configuration_rank());
+        let names: Vec<String> = presets.iter().map(|m| m.config.configuration()).collect();
         let choice = if tool_choice == "auto" {
             String::new()
         } else {
@@ -355,7 +365,7 @@ pub fn html_dashboard(rows: &[RunRow], timestamp: &str) -> Result<String, Duplic
         config_table(&metrics, &scenarios)
     );
     let mut significance = String::from(
-        "<table><thead><tr><th>Config</th><th>Preset</th><th>Runs</th><th>Score</th><th>95% CI</th><th>Δ vs reforged</th><th>b/c</th><th>p (exact McNemar)</th><th></th></tr></thead><tbody>",
+        "<table><thead><tr><th>Config</th><th>Configuration</th><th>Runs</th><th>Score</th><th>95% CI</th><th>Δ vs reforged</th><th>b/c</th><th>p (exact McNemar)</th><th></th></tr></thead><tbody>",
     );
     for base in &comparisons {
         for p in &base.presets {
@@ -373,7 +383,7 @@ pub fn html_dashboard(rows: &[RunRow], timestamp: &str) -> Result<String, Duplic
                 significance,
                 r#"<tr><td class="cfg">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}–{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
                 escape(&format!("{} ({}/{})", base.model, base.backend, base.mode)),
-                escape(&p.ablation),
+                escape(&p.configuration),
                 p.runs,
                 pct1(p.score),
                 pct1(p.interval.low),
@@ -386,7 +396,7 @@ pub fn html_dashboard(rows: &[RunRow], timestamp: &str) -> Result<String, Duplic
             );
         }
     }
-    significance.push_str("</tbody></table><p>b = reforged correct and preset wrong, c = the reverse, over runs paired by (scenario, run index).</p>");
+    significance.push_str("</tbody></table><p>b = reforged correct and configuration wrong, c = the reverse, over runs paired by (scenario, run index); the baseline is reforged with constraint policy never; PRESET+retry / PRESET+always are run with that constrained-decoding policy.</p>");
     let _ = write!(
         html,
         "<section><h2>Paired significance against reforged</h2>{significance}</section>"

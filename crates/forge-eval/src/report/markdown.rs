@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use super::{ascii_table, legend, significance_table};
 use crate::metrics::{config_metrics, scenario_order, ConfigMetrics};
-use crate::preset::Preset;
 use crate::row::RunRow;
 use crate::significance::{compare_presets, DuplicateRun};
 
@@ -38,14 +37,7 @@ fn fenced(metrics: &[ConfigMetrics], scenarios: &[String]) -> String {
 }
 
 fn ablation_order(metrics: &mut [ConfigMetrics]) {
-    metrics.sort_by_key(|m| {
-        let rank = m
-            .config
-            .ablation
-            .parse::<Preset>()
-            .map_or(usize::MAX, Preset::rank);
-        (m.config.base(), rank)
-    });
+    metrics.sort_by_key(|m| (m.config.base(), m.config.configuration_rank()));
 }
 
 /// Writes `dir/index.md` and the views under `dir/raw/`; returns the files written.
@@ -121,6 +113,33 @@ pub fn write_markdown(
         });
     }
 
+    let constrained: BTreeSet<_> = all
+        .iter()
+        .filter(|m| m.config.constraint != "never")
+        .map(|m| (m.config.base(), m.config.ablation.clone()))
+        .collect();
+    let mut constraint_view: Vec<ConfigMetrics> = all
+        .iter()
+        .filter(|m| {
+            constrained.contains(&(m.config.base(), m.config.ablation.clone()))
+                || (m.config.ablation == "reforged"
+                    && constrained.iter().any(|(base, _)| *base == m.config.base()))
+        })
+        .cloned()
+        .collect();
+    if !constraint_view.is_empty() {
+        ablation_order(&mut constraint_view);
+        views.push(View {
+            path: "raw/constrained-decoding.md",
+            heading: "Constrained decoding — does constraining the output help?",
+            title: "Constrained decoding",
+            question:
+                "Each preset run with a constraint policy next to the same preset unconstrained \
+                       (PRESET+retry: retries constrained; PRESET+always: every call constrained).",
+            body: fenced(&constraint_view, &scenarios),
+        });
+    }
+
     let modes = |mode: &str| -> BTreeSet<(String, String)> {
         reforged
             .iter()
@@ -160,7 +179,8 @@ pub fn write_markdown(
             path: "raw/significance.md",
             heading: "Other cross-cuts",
             title: "Paired significance against reforged",
-            question: "Each preset against reforged on the same scenarios and run indices.",
+            question: "Each configuration against reforged (constraint policy never) on the same \
+                       scenarios and run indices.",
             body: format!("```\n{}```\n", significance_table(&comparisons)),
         });
     }

@@ -13,7 +13,8 @@ pub use markdown::write_markdown;
 
 use crate::row::ConfigKey;
 
-/// `"{model} {B}/{M} [{ablation}]"` with short backend and mode codes.
+/// `"{model} {B}/{M} [{configuration}]"` with short backend and mode codes; the configuration
+/// is the preset, with `+retry` / `+always` for a constraint policy other than `never`.
 pub fn short_label(config: &ConfigKey) -> String {
     let backend = match config.backend.as_str() {
         "llamaserver" => "LS",
@@ -37,7 +38,8 @@ pub fn short_label(config: &ConfigKey) -> String {
     };
     format!(
         "{} {backend}/{mode} [{}{choice}]",
-        config.model, config.ablation
+        config.model,
+        config.configuration()
     )
 }
 

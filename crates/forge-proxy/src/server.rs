@@ -338,8 +338,8 @@ async fn read_request(
         return Err(ProxyError::NotAnObject);
     };
     let mut prepared = match protocol {
-        Protocol::OpenAi => prepare_openai(&object, state.native_passthrough)?,
-        Protocol::Anthropic => prepare_anthropic(&object)?,
+        Protocol::OpenAi => prepare_openai(object, state.native_passthrough)?,
+        Protocol::Anthropic => prepare_anthropic(object)?,
     };
     // Before any response head: a credential problem is a real status even when streaming.
     prepared.credential = resolve_request_credential(

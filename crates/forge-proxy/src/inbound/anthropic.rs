@@ -15,15 +15,15 @@ use super::{
 use crate::ids::tool_use_id;
 
 /// Prepares an Anthropic body. The body itself rides along for a Path 1 backend's verbatim
-/// clean first attempt; an OpenAI-shaped backend ignores it.
-pub fn prepare_anthropic(body: &JsonObject) -> Result<PreparedRequest, InboundError> {
-    let stream = stream_flag(body)?;
-    let model = optional_string(body, "model", "model")?;
+/// clean first attempt (moved, not copied); an OpenAI-shaped backend ignores it.
+pub fn prepare_anthropic(body: JsonObject) -> Result<PreparedRequest, InboundError> {
+    let stream = stream_flag(&body)?;
+    let model = optional_string(&body, "model", "model")?;
     let mut history = Vec::new();
-    if let Some(system) = system_text(body)? {
+    if let Some(system) = system_text(&body)? {
         history.push(Message::system(system, MessageType::SystemPrompt.meta()));
     }
-    let messages = optional_array(body, "messages", "messages")?;
+    let messages = optional_array(&body, "messages", "messages")?;
     let mut names_by_id = HashMap::new();
     for (index, message) in messages.iter().enumerate() {
         convert_message(
@@ -33,7 +33,8 @@ pub fn prepare_anthropic(body: &JsonObject) -> Result<PreparedRequest, InboundEr
             &mut history,
         )?;
     }
-    let tools = convert_tools(optional_array(body, "tools", "tools")?)?;
+    let tools = convert_tools(optional_array(&body, "tools", "tools")?)?;
+    let passthrough = openai_passthrough(&body);
     Ok(PreparedRequest {
         protocol: Protocol::Anthropic,
         stream,
@@ -41,11 +42,11 @@ pub fn prepare_anthropic(body: &JsonObject) -> Result<PreparedRequest, InboundEr
         history,
         tools,
         sampling: SamplingParams::default(),
-        passthrough: openai_passthrough(body),
+        passthrough,
         raw: RawInbound {
             openai_messages: None,
             openai_tools: None,
-            anthropic_body: Some(body.clone()),
+            anthropic_body: Some(body),
         },
         credential: None,
     })
@@ -259,7 +260,7 @@ mod tests {
     use forge_types::MessageRole;
 
     fn prepare(body: Value) -> Result<PreparedRequest, InboundError> {
-        prepare_anthropic(body.as_object().unwrap())
+        prepare_anthropic(body.as_object().unwrap().clone())
     }
 
     #[test]

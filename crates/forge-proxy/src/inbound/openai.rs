@@ -28,35 +28,35 @@ const SAMPLING_KEYS: [&str; 8] = [
     "chat_template_kwargs",
 ];
 
-/// Prepares an OpenAI body. `native_passthrough` keeps verbatim copies of `messages` and
-/// `tools` for the clean first attempt.
+/// Prepares an OpenAI body. `native_passthrough` keeps the verbatim `messages` and `tools` for
+/// the clean first attempt. The body is taken by value: those payloads and the pass-through
+/// fields move into the prepared request instead of being copied.
 pub fn prepare_openai(
-    body: &JsonObject,
+    mut body: JsonObject,
     native_passthrough: bool,
 ) -> Result<PreparedRequest, InboundError> {
-    let stream = stream_flag(body)?;
-    let model = optional_string(body, "model", "model")?;
-    let messages = optional_array(body, "messages", "messages")?;
-    let tools_value = optional_array(body, "tools", "tools")?;
+    let stream = stream_flag(&body)?;
+    let model = optional_string(&body, "model", "model")?;
+    let messages = optional_array(&body, "messages", "messages")?;
+    let tools_value = optional_array(&body, "tools", "tools")?;
     let history = convert_messages(messages)?;
     let tools = convert_tools(tools_value)?;
-    let sampling = sampling(body)?;
-    let passthrough: JsonObject = body
-        .iter()
-        .filter(|(key, _)| {
-            !FORGE_OWNED.contains(&key.as_str()) && !SAMPLING_KEYS.contains(&key.as_str())
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let sampling = sampling(&body)?;
     let raw = if native_passthrough {
+        let messages = take_array(&mut body, "messages");
+        let tools_value = take_array(&mut body, "tools");
         RawInbound {
-            openai_messages: (!messages.is_empty()).then(|| messages.to_vec()),
-            openai_tools: (!tools_value.is_empty()).then(|| tools_value.to_vec()),
+            openai_messages: (!messages.is_empty()).then_some(messages),
+            openai_tools: (!tools_value.is_empty()).then_some(tools_value),
             anthropic_body: None,
         }
     } else {
         RawInbound::default()
     };
+    // `retain` keeps the caller's field order (a `remove` would reorder the map).
+    body.retain(|key, _| {
+        !FORGE_OWNED.contains(&key.as_str()) && !SAMPLING_KEYS.contains(&key.as_str())
+    });
     Ok(PreparedRequest {
         protocol: Protocol::OpenAi,
         stream,
@@ -64,10 +64,19 @@ pub fn prepare_openai(
         history,
         tools,
         sampling,
-        passthrough,
+        passthrough: body,
         raw,
         credential: None,
     })
+}
+
+/// Moves the array at `key` out of `body` (already validated: an array, null or absent), leaving
+/// a null in its place; empty when there is none.
+fn take_array(body: &mut JsonObject, key: &str) -> Vec<Value> {
+    match body.get_mut(key).map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    }
 }
 
 fn convert_messages(messages: &[Value]) -> Result<Vec<Message>, InboundError> {
@@ -287,7 +296,7 @@ mod tests {
     use serde_json::json;
 
     fn prepare(body: Value) -> Result<PreparedRequest, InboundError> {
-        prepare_openai(body.as_object().unwrap(), true)
+        prepare_openai(body.as_object().unwrap().clone(), true)
     }
 
     #[test]
@@ -405,7 +414,7 @@ mod tests {
             body["messages"].as_array().unwrap().clone()
         );
         assert_eq!(native.raw.openai_tools.unwrap().len(), 2);
-        let prompt = prepare_openai(body.as_object().unwrap(), false).unwrap();
+        let prompt = prepare_openai(body.as_object().unwrap().clone(), false).unwrap();
         assert!(prompt.raw.openai_messages.is_none() && prompt.raw.openai_tools.is_none());
     }
 }

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use forge_types::{BackendError, ForgeError, TimeoutPhase};
 use futures_util::stream::{BoxStream, StreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::credential::{auth_header_token, AuthSlot, Credential};
@@ -292,7 +293,11 @@ impl HttpBackend {
     }
 
     /// POSTs `body` as JSON and reads the whole response, whatever its status.
-    pub async fn post(&self, url: &str, body: &Value) -> Result<RawResponse, BackendError> {
+    pub async fn post<B: Serialize + ?Sized>(
+        &self,
+        url: &str,
+        body: &B,
+    ) -> Result<RawResponse, BackendError> {
         tracing::debug!(url, "POST");
         let response = self
             .request(reqwest::Method::POST, url)
@@ -304,7 +309,11 @@ impl HttpBackend {
     }
 
     /// POSTs `body` and returns the decoded JSON of a 2xx answer (see [`RawResponse::into_json`]).
-    pub async fn post_json(&self, url: &str, body: &Value) -> Result<Value, BackendError> {
+    pub async fn post_json<B: Serialize + ?Sized>(
+        &self,
+        url: &str,
+        body: &B,
+    ) -> Result<Value, BackendError> {
         self.post(url, body).await?.into_json()
     }
 
@@ -327,10 +336,10 @@ impl HttpBackend {
     /// POSTs `body` and, on a 2xx answer, returns the body as a stream of byte chunks (each read
     /// error mapped to a typed error). A non-2xx answer is read whole and returned as
     /// `Err(response)` so the caller can decide (most callers use [`RawResponse::http_error`]).
-    pub async fn post_streaming(
+    pub async fn post_streaming<B: Serialize + ?Sized>(
         &self,
         url: &str,
-        body: &Value,
+        body: &B,
     ) -> Result<Result<BoxStream<'static, Result<Bytes, BackendError>>, RawResponse>, BackendError>
     {
         tracing::debug!(url, "POST (streaming)");
@@ -354,10 +363,10 @@ impl HttpBackend {
 
     /// POSTs `body` and, on a 2xx answer, returns the body decoded as server-sent events. A
     /// non-2xx answer is read whole and returned as `Err(response)`.
-    pub async fn post_sse(
+    pub async fn post_sse<B: Serialize + ?Sized>(
         &self,
         url: &str,
-        body: &Value,
+        body: &B,
     ) -> Result<Result<crate::FrameStream, RawResponse>, BackendError> {
         Ok(self
             .post_streaming(url, body)

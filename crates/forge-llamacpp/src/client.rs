@@ -1,5 +1,6 @@
 //! `LlamaServerClient`: configuration, request bodies, response resolution.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -12,14 +13,17 @@ use forge_client::{
 };
 use forge_toolparse::{build_tool_prompt, extract_tool_calls, EnvelopeKeys};
 use forge_types::{
-    ApiFormat, BackendError, Completion, ForgeError, JsonObject, LlmResponse, SamplingParams,
-    StreamChunk, TextResponse, ToolSpec,
+    ApiFormat, BackendError, Completion, ForgeError, LlmResponse, SamplingParams, StreamChunk,
+    TextResponse, ToolSpec,
 };
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
+use crate::body::{FieldValue, RequestBody};
 use crate::identity::model_name_from_path;
-use crate::messages::{downgrade_for_prompt, inject_tool_prompt, merge_consecutive};
+use crate::messages::{
+    downgrade_for_prompt, inject_tool_prompt, merge_consecutive, merge_consecutive_view,
+};
 use crate::rejected_generation::rejected_generation;
 
 /// How tools reach the model.
@@ -238,14 +242,22 @@ impl LlamaServerClient {
     /// The messages as sent: prompt mode downgrades history and injects the tool prompt; both
     /// modes merge same-role neighbours for strict templates.
     pub fn prepare_messages(&self, request: &InferenceRequest) -> Vec<Value> {
+        self.messages_view(request)
+            .into_iter()
+            .map(Cow::into_owned)
+            .collect()
+    }
+
+    /// [`Self::prepare_messages`], borrowing every message that goes out unchanged.
+    fn messages_view<'a>(&self, request: &'a InferenceRequest) -> Vec<Cow<'a, Value>> {
         match self.mode {
-            ToolMode::Native => merge_consecutive(&request.messages),
+            ToolMode::Native => merge_consecutive_view(&request.messages),
             ToolMode::Prompt => {
                 let mut messages = merge_consecutive(&downgrade_for_prompt(&request.messages));
                 if !request.tools.is_empty() {
                     inject_tool_prompt(&mut messages, &build_tool_prompt(&request.tools));
                 }
-                messages
+                messages.into_iter().map(Cow::Owned).collect()
             }
         }
     }
@@ -256,34 +268,53 @@ impl LlamaServerClient {
     /// field, sampling, and (native mode) `tools`. A pass-through `model` is kept (the proxy
     /// routes by request model); otherwise the derived model is sent.
     pub fn request_body(&self, request: &InferenceRequest, stream: bool) -> Value {
-        let mut body: JsonObject = request.passthrough.clone();
-        body.insert(
-            "messages".into(),
-            Value::Array(self.prepare_messages(request)),
+        serde_json::to_value(self.body_view(request, stream))
+            .expect("a body made of JSON values serializes to a JSON value")
+    }
+
+    /// [`Self::request_body`] as a view over `request`, serialized without copying what the
+    /// request holds.
+    fn body_view<'a>(&'a self, request: &'a InferenceRequest, stream: bool) -> RequestBody<'a> {
+        let mut body = RequestBody::over(&request.passthrough);
+        body.set(
+            "messages",
+            FieldValue::Messages(self.messages_view(request)),
         );
-        body.insert("stream".into(), Value::Bool(stream));
+        body.set("stream", FieldValue::Owned(Value::Bool(stream)));
         if stream {
-            body.insert("stream_options".into(), json!({"include_usage": true}));
+            body.set(
+                "stream_options",
+                FieldValue::Owned(json!({"include_usage": true})),
+            );
         }
-        body.insert("cache_prompt".into(), Value::Bool(self.cache_prompt));
-        body.entry("model")
-            .or_insert_with(|| Value::String(self.model.clone()));
+        body.set(
+            "cache_prompt",
+            FieldValue::Owned(Value::Bool(self.cache_prompt)),
+        );
+        body.set_if_absent("model", || {
+            FieldValue::Owned(Value::String(self.model.clone()))
+        });
         if let Some(slot) = self.slot {
-            body.insert(self.flavor.slot_field().into(), json!(slot));
+            body.set(self.flavor.slot_field(), FieldValue::Owned(json!(slot)));
         }
-        request.sampling.or(&self.sampling).write_into(&mut body);
+        for (key, value) in request.sampling.or(&self.sampling).entries() {
+            body.set(key, FieldValue::Owned(value));
+        }
         if self.mode == ToolMode::Native {
             if let Some(raw_tools) = &request.raw_openai_tools {
-                body.insert("tools".into(), Value::Array(raw_tools.clone()));
+                body.set("tools", FieldValue::Array(raw_tools));
             } else if !request.tools.is_empty() {
                 let tools = request.tools.iter().map(ToolSpec::to_openai_tool).collect();
-                body.insert("tools".into(), Value::Array(tools));
+                body.set("tools", FieldValue::Owned(Value::Array(tools)));
             }
         }
         if let Some(constraint) = self.constraint(request) {
-            body.insert("json_schema".into(), constraint.schema().clone());
+            body.set(
+                "json_schema",
+                FieldValue::Owned(constraint.schema().clone()),
+            );
         }
-        Value::Object(body)
+        body
     }
 
     /// The request's constraint, when this server can carry it (llama-server only). In prompt
@@ -384,7 +415,7 @@ impl LlmClient for LlamaServerClient {
     }
 
     async fn send(&self, request: &InferenceRequest) -> Result<Completion, BackendError> {
-        let body = self.request_body(request, false);
+        let body = self.body_view(request, false);
         let http = self
             .http
             .for_request(request.credential.as_ref(), self.auth_slot())?;
@@ -397,7 +428,7 @@ impl LlmClient for LlamaServerClient {
     }
 
     async fn send_stream(&self, request: &InferenceRequest) -> Result<ChunkStream, BackendError> {
-        let body = self.request_body(request, true);
+        let body = self.body_view(request, true);
         let http = self
             .http
             .for_request(request.credential.as_ref(), self.auth_slot())?;

@@ -38,6 +38,7 @@
 //!   engine's rescue and retry run; every other non-2xx status is a typed error.
 //! - Context length: `GET {root}/props` → `default_generation_settings.n_ctx`.
 
+mod body;
 mod client;
 mod identity;
 mod messages;

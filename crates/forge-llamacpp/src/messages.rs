@@ -9,6 +9,8 @@
 //! Message content may be a string, `null`, or a list of parts (OpenAI multi-part); every function
 //! here handles all three without losing a part. Anything else is passed through untouched.
 
+use std::borrow::Cow;
+
 use forge_toolparse::{decode_arguments, ArgumentsOutcome};
 use forge_types::py_json::py_json_dumps;
 use serde_json::{json, Map, Value};
@@ -71,19 +73,29 @@ fn merged_content(earlier: Option<&Value>, later: Option<&Value>) -> Option<Valu
 /// Merges each plain user/assistant message into the last plain message before it when both
 /// have the same role, across system/tool/tool-call messages in between.
 pub fn merge_consecutive(messages: &[Value]) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::with_capacity(messages.len());
+    merge_consecutive_view(messages)
+        .into_iter()
+        .map(Cow::into_owned)
+        .collect()
+}
+
+/// [`merge_consecutive`], borrowing every message that merging leaves unchanged.
+pub(crate) fn merge_consecutive_view(messages: &[Value]) -> Vec<Cow<'_, Value>> {
+    let mut out: Vec<Cow<'_, Value>> = Vec::with_capacity(messages.len());
     for message in messages {
         if is_visible(message) {
-            let last_visible = out.iter().rposition(is_visible);
+            let last_visible = out.iter().rposition(|kept| is_visible(kept));
             if let Some(index) = last_visible.filter(|&i| role(&out[i]) == role(message)) {
                 let merged = merged_content(out[index].get("content"), message.get("content"));
-                if let (Some(content), Some(target)) = (merged, out[index].as_object_mut()) {
-                    target.insert("content".into(), content);
+                if let (Some(content), true) = (merged, out[index].is_object()) {
+                    if let Some(target) = out[index].to_mut().as_object_mut() {
+                        target.insert("content".into(), content);
+                    }
                     continue;
                 }
             }
         }
-        out.push(message.clone());
+        out.push(Cow::Borrowed(message));
     }
     out
 }

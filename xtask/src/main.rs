@@ -7,6 +7,7 @@ mod bench_proxy;
 mod canned_backend;
 mod counts;
 mod demo;
+mod eval;
 mod fuzz;
 mod http;
 mod llama_build;
@@ -38,6 +39,12 @@ commands:
   bench-proxy [--requests N] [--max-seconds S] [--no-build]
                                 benchmark the release proxy against a canned backend at concurrency 1
                                 and 32: added latency p50/p99, throughput, RSS (default 20000, 20 s)
+  eval [--runs N] [--modes LIST] [--presets LIST] [--constraints LIST] [--config P[:POLICY]]
+       [--scenario NAME] [--max-tokens N] [--timeout-secs N] [--ctx N] [--output-dir DIR] [--dry-run]
+                                the real-model eval: setup, release forge-eval, one llama-server with the
+                                tools template, `forge-eval llama-suite` into docs/results/smollm2-135m/
+                                (results.jsonl, markdown, dashboard.html, COMMAND.md); resumes when
+                                re-run; hours at the defaults (`cargo xtask eval --help` for details)
   fuzz <target> [--seconds N]   run one cargo-fuzz target for N seconds (default 60)
   fuzz --list                   list the fuzz targets
   help                          print this list
@@ -96,6 +103,7 @@ fn run() -> Result<()> {
             no_arguments(command, rest)?;
             demo::run(&repo_root()?)
         }
+        "eval" => eval::run(&repo_root()?, rest),
         "fuzz" => fuzz::run(&repo_root()?, rest),
         other => bail!("unknown command `{other}`\n\n{HELP}"),
     }

@@ -17,7 +17,7 @@ use crate::setup::{self, RealSetup, TOOLS_TEMPLATE};
 
 /// The context length the real servers run with; tests check `/props` reports it.
 const CONTEXT_LENGTH: &str = "4096";
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Real-tier tests are ignored tests whose name (or last path segment) starts with `real_`.
 pub const NEXTEST_FILTER: &str = "test(/(^|::)real_/)";
@@ -71,6 +71,8 @@ pub struct LlamaServer {
     child: Child,
     address: SocketAddr,
     log: PathBuf,
+    /// How it was started, for reports.
+    command_line: String,
     /// Whether the log shows something worth reading after the run (the server failed to come up).
     keep_log: bool,
 }
@@ -79,6 +81,16 @@ impl LlamaServer {
     /// Starts llama-server on a free loopback port with its output in
     /// `<cache>/logs/real-tier-PID-NAME.log` (the xtask's pid, so concurrent runs keep apart).
     fn spawn(setup: &RealSetup, name: &'static str, extra_args: &[&str]) -> Result<Self> {
+        Self::spawn_with_context(setup, name, CONTEXT_LENGTH, extra_args)
+    }
+
+    /// [`Self::spawn`] with a chosen context length (`-c`), for callers other than the real tier.
+    pub fn spawn_with_context(
+        setup: &RealSetup,
+        name: &'static str,
+        context_length: &str,
+        extra_args: &[&str],
+    ) -> Result<Self> {
         let address = free_loopback_address()?;
         let log = setup
             .cache
@@ -92,12 +104,10 @@ impl LlamaServer {
             .arg(&setup.model.path)
             .args(["--host", "127.0.0.1", "--port"])
             .arg(address.port().to_string())
-            .args(["--jinja", "-c", CONTEXT_LENGTH, "-np", "1"])
+            .args(["--jinja", "-c", context_length, "-np", "1"])
             .args(extra_args);
-        println!(
-            "[real] starting {name} llama-server: {}",
-            describe(&command)
-        );
+        let command_line = describe(&command);
+        println!("[real] starting {name} llama-server: {command_line}");
         let child = command
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().context("duplicating the log handle")?)
@@ -110,6 +120,7 @@ impl LlamaServer {
             child,
             address,
             log,
+            command_line,
             keep_log: false,
         })
     }
@@ -120,7 +131,7 @@ impl LlamaServer {
     }
 
     /// Waits until `GET /health` answers 200; fails at once if the process exits.
-    fn wait_until_healthy(&mut self, timeout: Duration) -> Result<Duration> {
+    pub fn wait_until_healthy(&mut self, timeout: Duration) -> Result<Duration> {
         let waited = self.poll_health(timeout);
         self.keep_log = waited.is_err();
         waited
@@ -154,6 +165,11 @@ impl LlamaServer {
             }
             thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// The full command line the server was started with.
+    pub fn command_line(&self) -> &str {
+        &self.command_line
     }
 
     fn exit_status(&mut self) -> Result<Option<ExitStatus>> {

@@ -10,8 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use forge_guardrails::ReasoningReplay;
 use forge_sse::{AnthropicEventEncoder, OpenAiChunkEncoder};
 use forge_types::py_json::py_json_dumps;
-use forge_types::{Completion, LlmResponse, TokenUsage};
-use serde_json::{json, Value};
+use forge_types::{Completion, JsonObject, LlmResponse};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::ProxyError;
 use crate::ids;
@@ -48,100 +49,202 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn openai_usage(usage: Option<&TokenUsage>) -> Value {
-    let usage = usage.copied().unwrap_or_default();
-    json!({
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-    })
+/// The non-streaming OpenAI `chat.completion` object, serialized field by field in this order
+/// (no JSON tree is built for it).
+#[derive(Debug, Serialize)]
+pub struct OpenAiCompletionBody<'a> {
+    id: String,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [OpenAiChoice; 1],
+    usage: OpenAiUsage,
+}
+
+#[derive(Debug, Serialize)]
+struct OpenAiChoice {
+    index: u32,
+    message: OpenAiMessage,
+    finish_reason: &'static str,
+}
+
+/// `content` is `null` next to tool calls without reasoning to show.
+#[derive(Debug, Serialize)]
+struct OpenAiMessage {
+    role: &'static str,
+    content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<Vec<OpenAiToolCall>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct OpenAiToolCall {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: OpenAiFunction,
+}
+
+#[derive(Debug, Serialize)]
+struct OpenAiFunction {
+    name: String,
+    /// The arguments as a JSON string, written the way Python's `json.dumps` writes them.
+    arguments: String,
+}
+
+#[derive(Debug, Serialize)]
+struct OpenAiUsage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
 }
 
 /// The non-streaming OpenAI `chat.completion` object.
-pub fn openai_json(completion: &Completion, model: &str, replay: ReasoningReplay) -> Value {
-    let (shown, reasoning) = present(completion, replay);
-    let (mut message, finish_reason) = match &shown.response {
+pub fn openai_json<'a>(
+    completion: &Completion,
+    model: &'a str,
+    replay: ReasoningReplay,
+) -> OpenAiCompletionBody<'a> {
+    let (shown, reasoning_content) = present(completion, replay);
+    let (message, finish_reason) = match shown.response {
         LlmResponse::Text(text) => (
-            json!({"role": "assistant", "content": text.content}),
+            OpenAiMessage {
+                role: "assistant",
+                content: Some(text.content),
+                tool_calls: None,
+                reasoning_content,
+            },
             "stop",
         ),
         LlmResponse::ToolCalls(calls) => {
-            let tool_calls: Vec<Value> = calls
-                .iter()
-                .map(|call| {
-                    json!({
-                        "id": ids::openai_call_id(),
-                        "type": "function",
-                        "function": {
-                            "name": call.tool,
-                            "arguments": py_json_dumps(&Value::Object(call.args.clone())),
-                        },
-                    })
+            let content = calls.first().and_then(|c| c.reasoning.clone());
+            let tool_calls = calls
+                .into_iter()
+                .map(|call| OpenAiToolCall {
+                    id: ids::openai_call_id(),
+                    kind: "function",
+                    function: OpenAiFunction {
+                        arguments: py_json_dumps(&Value::Object(call.args)),
+                        name: call.tool,
+                    },
                 })
                 .collect();
-            let content = calls
-                .first()
-                .and_then(|c| c.reasoning.clone())
-                .map_or(Value::Null, Value::String);
             (
-                json!({"role": "assistant", "content": content, "tool_calls": tool_calls}),
+                OpenAiMessage {
+                    role: "assistant",
+                    content,
+                    tool_calls: Some(tool_calls),
+                    reasoning_content,
+                },
                 "tool_calls",
             )
         }
     };
-    if let Some(reasoning) = reasoning {
-        message["reasoning_content"] = json!(reasoning);
+    let usage = shown.usage.unwrap_or_default();
+    OpenAiCompletionBody {
+        id: ids::chat_completion_id(),
+        object: "chat.completion",
+        created: unix_now(),
+        model,
+        choices: [OpenAiChoice {
+            index: 0,
+            message,
+            finish_reason,
+        }],
+        usage: OpenAiUsage {
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            total_tokens: usage.total_tokens,
+        },
     }
-    json!({
-        "id": ids::chat_completion_id(),
-        "object": "chat.completion",
-        "created": unix_now(),
-        "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
-        "usage": openai_usage(shown.usage.as_ref()),
-    })
+}
+
+/// The non-streaming Anthropic `message` object, serialized field by field in this order.
+#[derive(Debug, Serialize)]
+pub struct AnthropicMessageBody<'a> {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    role: &'static str,
+    model: &'a str,
+    content: Vec<AnthropicBlock>,
+    stop_reason: &'static str,
+    stop_sequence: Option<String>,
+    usage: AnthropicUsage,
+}
+
+/// A content block; the `type` tag is written first.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum AnthropicBlock {
+    Text {
+        text: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: JsonObject,
+    },
+}
+
+/// Cache counters appear only when non-zero.
+#[derive(Debug, Serialize)]
+struct AnthropicUsage {
+    input_tokens: u64,
+    output_tokens: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    cache_creation_input_tokens: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    cache_read_input_tokens: u64,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 /// The non-streaming Anthropic `message` object.
-pub fn anthropic_json(completion: &Completion, model: &str, replay: ReasoningReplay) -> Value {
+pub fn anthropic_json<'a>(
+    completion: &Completion,
+    model: &'a str,
+    replay: ReasoningReplay,
+) -> AnthropicMessageBody<'a> {
     let (shown, _) = present(completion, replay);
-    let (content, stop_reason) = match &shown.response {
+    let (content, stop_reason) = match shown.response {
         LlmResponse::Text(text) => (
-            vec![json!({"type": "text", "text": text.content})],
+            vec![AnthropicBlock::Text { text: text.content }],
             "end_turn",
         ),
         LlmResponse::ToolCalls(calls) => {
-            let mut blocks = Vec::new();
-            if let Some(reasoning) = calls.first().and_then(|c| c.reasoning.as_ref()) {
-                blocks.push(json!({"type": "text", "text": reasoning}));
+            let mut blocks = Vec::with_capacity(calls.len() + 1);
+            if let Some(reasoning) = calls.first().and_then(|c| c.reasoning.clone()) {
+                blocks.push(AnthropicBlock::Text { text: reasoning });
             }
-            blocks.extend(calls.iter().map(|call| {
-                json!({"type": "tool_use", "id": ids::tool_use_id(), "name": call.tool, "input": call.args})
+            blocks.extend(calls.into_iter().map(|call| AnthropicBlock::ToolUse {
+                id: ids::tool_use_id(),
+                name: call.tool,
+                input: call.args,
             }));
             (blocks, "tool_use")
         }
     };
     let usage = shown.usage.unwrap_or_default();
-    let mut usage_json = json!({
-        "input_tokens": usage.prompt_tokens,
-        "output_tokens": usage.completion_tokens,
-    });
-    if usage.cache_creation_input_tokens > 0 {
-        usage_json["cache_creation_input_tokens"] = json!(usage.cache_creation_input_tokens);
+    AnthropicMessageBody {
+        id: ids::anthropic_message_id(),
+        kind: "message",
+        role: "assistant",
+        model,
+        content,
+        stop_reason,
+        stop_sequence: None,
+        usage: AnthropicUsage {
+            input_tokens: usage.prompt_tokens,
+            output_tokens: usage.completion_tokens,
+            cache_creation_input_tokens: usage.cache_creation_input_tokens,
+            cache_read_input_tokens: usage.cache_read_input_tokens,
+        },
     }
-    if usage.cache_read_input_tokens > 0 {
-        usage_json["cache_read_input_tokens"] = json!(usage.cache_read_input_tokens);
-    }
-    json!({
-        "id": ids::anthropic_message_id(),
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": content,
-        "stop_reason": stop_reason,
-        "stop_sequence": null,
-        "usage": usage_json,
-    })
 }
 
 /// The OpenAI SSE frames of the answer, `[DONE]` included.
@@ -187,7 +290,8 @@ pub fn anthropic_error_frames(error: &ProxyError, model: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use forge_types::{json_object, ToolCall};
+    use forge_types::{json_object, TokenUsage, ToolCall};
+    use serde_json::json;
 
     fn call_with_reasoning() -> Completion {
         let mut call = ToolCall::new("search", json_object(json!({"q": "x"})).unwrap());
@@ -196,6 +300,14 @@ mod tests {
             response: LlmResponse::ToolCalls(vec![call]),
             usage: Some(TokenUsage::new(7, 3)),
         }
+    }
+
+    fn openai_json(completion: &Completion, model: &str, replay: ReasoningReplay) -> Value {
+        serde_json::to_value(super::openai_json(completion, model, replay)).unwrap()
+    }
+
+    fn anthropic_json(completion: &Completion, model: &str, replay: ReasoningReplay) -> Value {
+        serde_json::to_value(super::anthropic_json(completion, model, replay)).unwrap()
     }
 
     #[test]
@@ -238,5 +350,42 @@ mod tests {
             serde_json::from_str::<Value>(arguments).unwrap(),
             json!({"q": "x"})
         );
+    }
+
+    #[test]
+    fn anthropic_usage_writes_cache_counters_in_order_only_when_non_zero() {
+        let usage = |creation, read| {
+            let mut usage = TokenUsage::new(7, 3);
+            usage.cache_creation_input_tokens = creation;
+            usage.cache_read_input_tokens = read;
+            let completion = Completion {
+                response: LlmResponse::text("hi"),
+                usage: Some(usage),
+            };
+            let body = super::anthropic_json(&completion, "m", ReasoningReplay::None);
+            serde_json::to_string(&body.usage).unwrap()
+        };
+        let cases = [
+            ((0, 0), r#"{"input_tokens":7,"output_tokens":3}"#),
+            (
+                (5, 0),
+                r#"{"input_tokens":7,"output_tokens":3,"cache_creation_input_tokens":5}"#,
+            ),
+            (
+                (5, 2),
+                r#"{"input_tokens":7,"output_tokens":3,"cache_creation_input_tokens":5,"cache_read_input_tokens":2}"#,
+            ),
+            (
+                (0, 2),
+                r#"{"input_tokens":7,"output_tokens":3,"cache_read_input_tokens":2}"#,
+            ),
+        ];
+        for ((creation, read), expected) in cases {
+            assert_eq!(
+                usage(creation, read),
+                expected,
+                "creation {creation}, read {read}"
+            );
+        }
     }
 }

@@ -243,11 +243,14 @@ async fn completion(
     match result.map_err(|error| state.scrubbed(error, credential.as_ref())) {
         Ok(completion) => {
             tracing::info!("<< JSON 200");
-            let body = match protocol {
-                Protocol::OpenAi => outbound::openai_json(&completion, &model, replay),
-                Protocol::Anthropic => outbound::anthropic_json(&completion, &model, replay),
-            };
-            Json(body).into_response()
+            match protocol {
+                Protocol::OpenAi => {
+                    Json(outbound::openai_json(&completion, &model, replay)).into_response()
+                }
+                Protocol::Anthropic => {
+                    Json(outbound::anthropic_json(&completion, &model, replay)).into_response()
+                }
+            }
         }
         Err(error) => {
             tracing::warn!(status = error.status().as_u16(), %error, "<< error");

@@ -191,7 +191,8 @@ pub struct Cli {
     #[arg(long, env = "FORGE_PROXY_SERVER_BINARY", value_name = "PATH")]
     pub server_binary: Option<PathBuf>,
 
-    /// Debug logging (RUST_LOG overrides).
+    /// Debug logging, which adds the per-request lines (request, routing, response); RUST_LOG
+    /// overrides.
     #[arg(short, long, env = "FORGE_PROXY_VERBOSE", default_value_t = false)]
     pub verbose: bool,
 }

@@ -69,7 +69,7 @@ async fn bypass(
     settings: &HandlerSettings,
     request: PreparedRequest,
 ) -> Result<Completion, ProxyError> {
-    tracing::info!("no tools in request, passing through to backend");
+    tracing::debug!("no tools in request, passing through to backend");
     let messages = match &request.raw.openai_messages {
         Some(raw) => strip_raw_reasoning(raw, settings.reasoning_replay),
         None => fold_and_serialize(
@@ -187,7 +187,7 @@ fn strip_respond(calls: Vec<ToolCall>, injected: bool) -> LlmResponse {
     let reasoning = calls.first().and_then(|c| c.reasoning.clone());
     let (respond, mut others) = partition_respond_calls(calls);
     if others.is_empty() {
-        tracing::info!("stripping respond() call, returning as text");
+        tracing::debug!("stripping respond() call, returning as text");
         let text = respond
             .first()
             .and_then(respond_message)

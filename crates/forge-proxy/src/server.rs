@@ -162,7 +162,7 @@ const CORS_ALLOW_HEADERS: &str =
 /// Logs the request line; answers preflight for every path (204) and adds
 /// `Access-Control-Allow-Origin: *` to every response.
 async fn cors(request: Request, next: Next) -> Response {
-    tracing::info!(method = %request.method(), target = %request.uri(), ">>");
+    tracing::debug!(method = %request.method(), target = %request.uri(), ">>");
     if request.method() == Method::OPTIONS {
         let mut response = StatusCode::NO_CONTENT.into_response();
         let headers = response.headers_mut();
@@ -223,7 +223,7 @@ async fn completion(
         .clone()
         .or_else(|| state.default_model.clone())
         .unwrap_or_else(|| "forge".to_owned());
-    tracing::info!(
+    tracing::debug!(
         protocol = protocol.as_str(),
         stream = prepared.stream,
         messages = prepared.history.len(),
@@ -242,7 +242,7 @@ async fn completion(
     let replay = state.settings.reasoning_replay;
     match result.map_err(|error| state.scrubbed(error, credential.as_ref())) {
         Ok(completion) => {
-            tracing::info!("<< JSON 200");
+            tracing::debug!("<< JSON 200");
             match protocol {
                 Protocol::OpenAi => {
                     Json(outbound::openai_json(&completion, &model, replay)).into_response()
@@ -289,7 +289,7 @@ fn stream_response(
                 }
             }
         };
-        tracing::info!(
+        tracing::debug!(
             events = frames.len(),
             protocol = protocol.as_str(),
             "<< SSE"

@@ -6,7 +6,8 @@
 //! added latency (proxy percentile minus direct percentile), the throughput through the proxy, and
 //! the proxy's memory under load. A benchmark, not a test: nothing here runs in `cargo xtask test`.
 
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
+use tokio::net::TcpStream;
 
 use crate::canned_backend::{CannedBackend, ToolAnswer, CANNED_TOOL};
 use crate::proxy_process::{build_proxy, built_proxy, Profile, ProxyProcess};
@@ -33,6 +35,9 @@ pub struct Options {
     pub max_seconds: u64,
     /// Use the release binary already built instead of building it first.
     pub no_build: bool,
+    /// Measure this proxy binary instead of the workspace's release build (to compare builds
+    /// under the same machine load).
+    pub binary: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -41,6 +46,7 @@ impl Default for Options {
             requests: 20_000,
             max_seconds: 20,
             no_build: false,
+            binary: None,
         }
     }
 }
@@ -66,9 +72,13 @@ impl Options {
                 "--requests" => options.requests = value("--requests")?,
                 "--max-seconds" => options.max_seconds = value("--max-seconds")?,
                 "--no-build" => options.no_build = true,
+                "--binary" => {
+                    let path = args.next().context("`--binary` needs a path")?;
+                    options.binary = Some(PathBuf::from(path));
+                }
                 other => bail!(
                     "`bench-proxy` does not know `{other}` \
-                     (options: --requests N, --max-seconds S, --no-build)"
+                     (options: --requests N, --max-seconds S, --no-build, --binary PATH)"
                 ),
             }
         }
@@ -127,32 +137,29 @@ impl Row {
     }
 }
 
-/// Drives `url` with `concurrency` workers until `requests` are done or `max_time` passed.
-async fn drive(
-    client: &reqwest::Client,
-    url: &str,
-    body: &'static [u8],
-    concurrency: u64,
-    requests: u64,
-    max_time: Duration,
-) -> RunResult {
+/// Drives `target` with `concurrency` workers, one keep-alive connection each, until
+/// `requests` are done or `max_time` passed.
+async fn drive(target: &Target, concurrency: u64, requests: u64, max_time: Duration) -> RunResult {
     let issued = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + max_time;
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
-        let client = client.clone();
-        let url = url.to_owned();
+        let target = target.clone();
         let issued = issued.clone();
         workers.spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
             let mut first_error = None;
+            let mut connection: Option<Connection> = None;
             while issued.fetch_add(1, Ordering::Relaxed) < requests && Instant::now() < deadline {
                 let sent = Instant::now();
-                match one_request(&client, &url, body).await {
+                match exchange(&mut connection, &target).await {
                     Ok(()) => latencies.push(sent.elapsed()),
                     Err(error) => {
+                        // The connection's state is unknown after a failure: the next request
+                        // opens a fresh one.
+                        connection = None;
                         errors += 1;
                         first_error.get_or_insert(error);
                     }
@@ -189,40 +196,169 @@ async fn drive(
     result
 }
 
-/// One chat completion; only a 200 carrying the tool call counts (a fast error is no result).
-async fn one_request(
-    client: &reqwest::Client,
-    url: &str,
-    body: &'static [u8],
+/// Where a run sends its requests, and the whole request (head and body) as sent.
+#[derive(Debug, Clone)]
+struct Target {
+    address: SocketAddr,
+    request: Arc<[u8]>,
+}
+
+impl Target {
+    /// The chat-completion POST of `body` to the server at `root` (`http://IP:PORT`).
+    fn chat_completions(root: &str, body: &[u8]) -> Result<Self> {
+        let authority = root
+            .strip_prefix("http://")
+            .with_context(|| format!("{root}: the load generator speaks plain http only"))?;
+        let address: SocketAddr = authority
+            .parse()
+            .with_context(|| format!("{root}: not an http://IP:PORT root"))?;
+        let mut request = format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: {authority}\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        Ok(Self {
+            address,
+            request: request.into(),
+        })
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection of the load generator.
+///
+/// The load generator shares the machine's two cores with the proxy and the backend it
+/// measures, so it does the least an HTTP client can: the request is one prepared buffer
+/// written as is, and the answer is read into a reused buffer, framed by its `Content-Length`
+/// (both servers send one for a JSON answer) and checked; no URL parsing, header maps or pool
+/// bookkeeping per request.
+struct Connection {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+/// One chat completion over `connection` (opened first if there is none); only a 200 carrying
+/// the tool call counts (a fast error is no result).
+async fn exchange(
+    connection: &mut Option<Connection>,
+    target: &Target,
 ) -> std::result::Result<(), String> {
-    let response = client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(|error| format!("request failed: {error}"))?;
-    let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|error| format!("reading the body failed: {error}"))?;
-    if status != reqwest::StatusCode::OK {
+    let connection = match connection {
+        Some(connection) => connection,
+        None => {
+            let stream = TcpStream::connect(target.address)
+                .await
+                .map_err(|error| format!("cannot connect to {}: {error}", target.address))?;
+            stream
+                .set_nodelay(true)
+                .map_err(|error| format!("cannot set TCP_NODELAY: {error}"))?;
+            connection.insert(Connection {
+                stream,
+                buffer: Vec::with_capacity(4096),
+            })
+        }
+    };
+    connection.send(&target.request).await?;
+    let (status_ok, body) = connection.receive().await?;
+    if !status_ok {
         return Err(format!(
-            "status {status}: {}",
-            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+            "not a 200: {}",
+            String::from_utf8_lossy(&connection.buffer[..connection.buffer.len().min(300)])
         ));
     }
-    if !bytes
-        .windows(CANNED_TOOL.len())
-        .any(|window| window == CANNED_TOOL.as_bytes())
-    {
+    if !contains(body, CANNED_TOOL.as_bytes()) {
         return Err(format!(
             "200 without the tool call: {}",
-            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+            String::from_utf8_lossy(&body[..body.len().min(300)])
         ));
     }
     Ok(())
+}
+
+impl Connection {
+    async fn send(&mut self, mut request: &[u8]) -> std::result::Result<(), String> {
+        while !request.is_empty() {
+            self.stream
+                .writable()
+                .await
+                .map_err(|error| format!("waiting to write: {error}"))?;
+            match self.stream.try_write(request) {
+                Ok(0) => return Err("the server closed the connection".to_owned()),
+                Ok(written) => request = &request[written..],
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(error) => return Err(format!("writing the request: {error}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads one response: whether its status is 200, and its body.
+    async fn receive(&mut self) -> std::result::Result<(bool, &[u8]), String> {
+        self.buffer.clear();
+        let head_end = loop {
+            if let Some(end) = find(&self.buffer, b"\r\n\r\n") {
+                break end + 4;
+            }
+            self.read_more().await?;
+        };
+        let head = &self.buffer[..head_end];
+        let status_ok = head.starts_with(b"HTTP/1.1 200 ");
+        let length = content_length(head).ok_or_else(|| {
+            format!(
+                "a response without Content-Length: {}",
+                String::from_utf8_lossy(head)
+            )
+        })?;
+        let end = head_end + length;
+        while self.buffer.len() < end {
+            self.read_more().await?;
+        }
+        if self.buffer.len() > end {
+            return Err("bytes after the response (nothing was pipelined)".to_owned());
+        }
+        Ok((status_ok, &self.buffer[head_end..end]))
+    }
+
+    async fn read_more(&mut self) -> std::result::Result<(), String> {
+        let mut chunk = [0u8; 4096];
+        loop {
+            self.stream
+                .readable()
+                .await
+                .map_err(|error| format!("waiting to read: {error}"))?;
+            match self.stream.try_read(&mut chunk) {
+                Ok(0) => return Err("the server closed the connection".to_owned()),
+                Ok(read) => {
+                    self.buffer.extend_from_slice(&chunk[..read]);
+                    return Ok(());
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(error) => return Err(format!("reading the response: {error}")),
+            }
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    find(haystack, needle).is_some()
+}
+
+/// The `Content-Length` of a response head (header names are case-insensitive).
+fn content_length(head: &[u8]) -> Option<usize> {
+    let head = std::str::from_utf8(head).ok()?;
+    head.split("\r\n").skip(1).find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse().ok())?
+    })
 }
 
 /// The proxy's resident memory (VmRSS) and its high-water mark (VmHWM), in KiB, from
@@ -292,7 +428,7 @@ fn load_average() -> String {
 }
 
 /// The request every run sends: one user turn and two tools, not streamed.
-fn request_body() -> &'static [u8] {
+fn request_body() -> Vec<u8> {
     let body = json!({
         "model": "bench",
         "messages": [
@@ -313,7 +449,7 @@ fn request_body() -> &'static [u8] {
         ],
         "max_tokens": 64
     });
-    Box::leak(body.to_string().into_bytes().into_boxed_slice())
+    body.to_string().into_bytes()
 }
 
 fn micros(duration: Duration) -> f64 {
@@ -330,10 +466,11 @@ fn verdict(met: bool) -> &'static str {
 
 /// Runs the benchmark and prints the table; returns whether every target was met.
 pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
-    let binary = if options.no_build {
-        built_proxy(repo_root, Profile::Release)?
-    } else {
-        build_proxy(repo_root, Profile::Release)?
+    let binary = match &options.binary {
+        Some(binary) if binary.is_file() => binary.clone(),
+        Some(binary) => bail!("--binary {}: no such file", binary.display()),
+        None if options.no_build => built_proxy(repo_root, Profile::Release)?,
+        None => build_proxy(repo_root, Profile::Release)?,
     };
     let backend = CannedBackend::start(ToolAnswer::Native)?;
     let log = Cache::locate()?
@@ -342,16 +479,15 @@ pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
     let proxy = ProxyProcess::start(&binary, &backend.url(), &["--no-serialize"], &log)?;
     let idle = read_memory(proxy.pid())?;
 
-    // One worker thread: the proxy gets the rest of the machine, and both paths pay the same
-    // client cost, which the subtraction removes.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+    // One thread for all the load: the proxy and the backend get the rest of the machine, and
+    // both paths pay the same client cost, which the subtraction removes.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot build the load generator's runtime")?;
     let body = request_body();
-    let direct_url = format!("{}/v1/chat/completions", backend.url());
-    let proxy_url = format!("{}/v1/chat/completions", proxy.url());
+    let direct_target = Target::chat_completions(&backend.url(), &body)?;
+    let proxy_target = Target::chat_completions(&proxy.url(), &body)?;
     let max_time = Duration::from_secs(options.max_seconds);
     println!(
         "[bench] {} requests per run (at most {} s), canned backend {}, proxy {} (pid {})",
@@ -365,15 +501,14 @@ pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
     let pid = proxy.pid();
     let ticks_per_second = clock_ticks_per_second()?;
     let outcome: Result<Vec<Row>> = runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(64)
-            .build()
-            .context("cannot build the HTTP client")?;
         let mut rows = Vec::new();
         for concurrency in [1u64, 32] {
             let warm_up = (options.requests / 10).clamp(1, 2_000);
-            for url in [&direct_url, &proxy_url] {
-                let warmed = drive(&client, url, body, concurrency, warm_up, max_time).await;
+            for (target, url) in [
+                (&direct_target, backend.url()),
+                (&proxy_target, proxy.url()),
+            ] {
+                let warmed = drive(target, concurrency, warm_up, max_time).await;
                 if warmed.errors > 0 {
                     bail!(
                         "warm-up against {url} failed: {}",
@@ -381,27 +516,11 @@ pub fn run(repo_root: &Path, options: &Options) -> Result<bool> {
                     );
                 }
             }
-            let direct = drive(
-                &client,
-                &direct_url,
-                body,
-                concurrency,
-                options.requests,
-                max_time,
-            )
-            .await;
+            let direct = drive(&direct_target, concurrency, options.requests, max_time).await;
             let stop_sampling = Arc::new(AtomicBool::new(false));
             let sampler = tokio::spawn(sample_peak_rss(pid, stop_sampling.clone()));
             let cpu_before = read_cpu_ticks(pid)?;
-            let proxied = drive(
-                &client,
-                &proxy_url,
-                body,
-                concurrency,
-                options.requests,
-                max_time,
-            )
-            .await;
+            let proxied = drive(&proxy_target, concurrency, options.requests, max_time).await;
             let cpu_ticks = read_cpu_ticks(pid)?.saturating_sub(cpu_before);
             stop_sampling.store(true, Ordering::Relaxed);
             let sampled_rss = sampler.await.context("the RSS sampler failed")?;
@@ -607,15 +726,54 @@ mod tests {
                 requests: 500,
                 max_seconds: 3,
                 no_build: false,
+                binary: None,
             })
+        );
+        assert_eq!(
+            parse(&["--binary", "/tmp/forge-proxy"]).and_then(|options| options.binary),
+            Some(PathBuf::from("/tmp/forge-proxy"))
         );
         for bad in [
             &["--requests"][..],
             &["--requests", "0"],
             &["--requests", "x"],
             &["--fast"],
+            &["--binary"],
         ] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn content_length_is_read_case_insensitively_from_the_head_only() {
+        let cases: &[(&str, Option<usize>)] = &[
+            ("HTTP/1.1 200 OK\r\ncontent-length: 42\r\n\r\n", Some(42)),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length:7\r\nx: y\r\n\r\n",
+                Some(7),
+            ),
+            (
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+                None,
+            ),
+            ("HTTP/1.1 200 OK\r\ncontent-length: many\r\n\r\n", None),
+            ("content-length: 3\r\n\r\n", None),
+        ];
+        for (head, expected) in cases {
+            assert_eq!(content_length(head.as_bytes()), *expected, "{head:?}");
+        }
+    }
+
+    #[test]
+    fn the_prepared_request_is_a_post_with_the_body_length() {
+        let target = Target::chat_completions("http://127.0.0.1:8080", b"{}").unwrap();
+        assert_eq!(target.address, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(
+            std::str::from_utf8(&target.request).unwrap(),
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:8080\r\n\
+             content-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+        );
+        assert!(Target::chat_completions("https://127.0.0.1:8080", b"{}").is_err());
+        assert!(Target::chat_completions("http://localhost:8080", b"{}").is_err());
     }
 }

@@ -32,6 +32,7 @@
 //! assert!(apply_sampling_defaults("no-such-model", true).is_err());
 //! ```
 
+mod completion_body;
 mod constrained;
 mod credential;
 mod http;

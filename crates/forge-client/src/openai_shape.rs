@@ -10,6 +10,8 @@ use forge_toolparse::{decode_arguments, extract_thinking, ArgumentsOutcome, Tool
 use forge_types::{BackendError, Completion, LlmResponse, TextResponse, TokenUsage, ToolCall};
 use serde_json::{Map, Value};
 
+use crate::RawResponse;
+
 /// The reasoning fields OpenAI-shaped servers use, in the order they are consulted.
 pub const REASONING_FIELDS: [&str; 3] = ["reasoning_content", "reasoning", "reasoning_text"];
 
@@ -202,6 +204,21 @@ pub fn decode_chat_completion(body: &Value) -> Result<ResponseParts, BackendErro
         tool_calls,
         usage: usage(body.get("usage")).map_err(|problem| invalid(problem, body))?,
     })
+}
+
+/// The parts of a complete chat-completions response, as [`decode_chat_completion`] gives them
+/// for its body (a non-2xx status or a body that is not JSON is the error
+/// [`RawResponse::into_json`] gives). A body of the usual shape is read straight into its parts
+/// without building a JSON tree first; any other goes through the tree.
+pub fn decode_chat_completion_response(
+    response: RawResponse,
+) -> Result<ResponseParts, BackendError> {
+    if response.is_success() {
+        if let Some(parts) = crate::completion_body::decode(&response.body) {
+            return Ok(parts);
+        }
+    }
+    decode_chat_completion(&response.into_json()?)
 }
 
 /// The first non-empty reasoning field of a message or delta; a non-string value is an error.

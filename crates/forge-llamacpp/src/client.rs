@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use forge_client::openai_shape::{decode_chat_completion, ReasoningPolicy, ResponseParts};
+use forge_client::openai_shape::{decode_chat_completion_response, ReasoningPolicy, ResponseParts};
 use forge_client::sampling_defaults::apply_sampling_defaults;
 use forge_client::{
     constraint_in, hide_constrained_text, join_url, openai_chunk_stream, ChunkStream,
@@ -423,7 +423,7 @@ impl LlmClient for LlamaServerClient {
         if !response.is_success() {
             return rejected(&response);
         }
-        let parts = decode_chat_completion(&response.into_json()?)?;
+        let parts = decode_chat_completion_response(response)?;
         Ok(self.resolution(request).resolve(parts, &request.tools))
     }
 

@@ -37,7 +37,7 @@
 //! - The context window is unknown (hosted APIs do not report it): [`LlmClient::context_length`]
 //!   answers `None`.
 
-use forge_client::openai_shape::{decode_chat_completion, ReasoningPolicy};
+use forge_client::openai_shape::{decode_chat_completion_response, ReasoningPolicy};
 use forge_client::sampling_defaults::apply_sampling_defaults;
 use forge_client::{
     constraint_in, hide_constrained_text, join_url, openai_chunk_stream, ChunkStream,
@@ -200,9 +200,10 @@ impl LlmClient for OpenAiCompatClient {
         let http = self
             .http
             .for_request(request.credential.as_ref(), self.auth_slot())?;
-        let response = http.post_json(&self.chat_url, &body).await?;
+        let response = http.post(&self.chat_url, &body).await?;
         let constraint = constraint_in(request, ConstraintDialect::OpenAiStrict);
-        Ok(decode_chat_completion(&response)?.resolve_with(ReasoningPolicy::HOSTED, constraint))
+        Ok(decode_chat_completion_response(response)?
+            .resolve_with(ReasoningPolicy::HOSTED, constraint))
     }
 
     async fn send_stream(&self, request: &InferenceRequest) -> Result<ChunkStream, BackendError> {

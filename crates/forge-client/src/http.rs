@@ -28,6 +28,75 @@ pub fn join_url(base: &str, path: &str) -> String {
     )
 }
 
+/// A request URL parsed once, when a client is built, instead of on every request.
+///
+/// Keeps the URL as given (errors and [`RawResponse::url`] quote it) next to its parsed form.
+/// A text that does not parse is kept as text only, so a request to it fails exactly as a
+/// request to the string does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    text: String,
+    parsed: Option<reqwest::Url>,
+}
+
+impl Endpoint {
+    /// Parses `url` (a failure is kept for request time, see above).
+    pub fn new(url: impl Into<String>) -> Self {
+        let text = url.into();
+        let parsed = reqwest::Url::parse(&text).ok();
+        Self { text, parsed }
+    }
+
+    /// The URL as given.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Where [`HttpBackend`] sends a POST: a URL string (parsed by each request) or an
+/// [`Endpoint`] (parsed once).
+pub trait RequestUrl: Sync {
+    /// The URL as given.
+    fn as_text(&self) -> &str;
+
+    /// The parsed URL, when parsed ahead of the request.
+    fn parsed(&self) -> Option<&reqwest::Url> {
+        None
+    }
+}
+
+impl RequestUrl for str {
+    fn as_text(&self) -> &str {
+        self
+    }
+}
+
+impl RequestUrl for String {
+    fn as_text(&self) -> &str {
+        self
+    }
+}
+
+impl RequestUrl for Endpoint {
+    fn as_text(&self) -> &str {
+        &self.text
+    }
+
+    fn parsed(&self) -> Option<&reqwest::Url> {
+        self.parsed.as_ref()
+    }
+}
+
+impl<T: RequestUrl + ?Sized> RequestUrl for &T {
+    fn as_text(&self) -> &str {
+        (**self).as_text()
+    }
+
+    fn parsed(&self) -> Option<&reqwest::Url> {
+        (**self).parsed()
+    }
+}
+
 /// How a backend's HTTP client is set up.
 #[derive(Clone)]
 pub struct HttpConfig {
@@ -279,8 +348,15 @@ impl HttpBackend {
         self.static_credential.is_some() || self.request_credential.is_some()
     }
 
-    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-        let builder = self.client.request(method, url);
+    fn request<U: RequestUrl + ?Sized>(
+        &self,
+        method: reqwest::Method,
+        url: &U,
+    ) -> reqwest::RequestBuilder {
+        let builder = match url.parsed() {
+            Some(parsed) => self.client.request(method, parsed.clone()),
+            None => self.client.request(method, url.as_text()),
+        };
         match &self.request_credential {
             Some((name, value)) => builder.header(name.clone(), value.clone()),
             None => builder,
@@ -293,15 +369,15 @@ impl HttpBackend {
     }
 
     /// POSTs `body` as JSON and reads the whole response, whatever its status.
-    pub async fn post<B: Serialize + ?Sized>(
+    pub async fn post<U: RequestUrl + ?Sized, B: Serialize + ?Sized>(
         &self,
-        url: &str,
+        url: &U,
         body: &B,
     ) -> Result<RawResponse, BackendError> {
+        let request = self.request(reqwest::Method::POST, url).json(body);
+        let url = url.as_text();
         tracing::debug!(url, "POST");
-        let response = self
-            .request(reqwest::Method::POST, url)
-            .json(body)
+        let response = request
             .send()
             .await
             .map_err(|err| self.map_error(&err, url))?;
@@ -309,9 +385,9 @@ impl HttpBackend {
     }
 
     /// POSTs `body` and returns the decoded JSON of a 2xx answer (see [`RawResponse::into_json`]).
-    pub async fn post_json<B: Serialize + ?Sized>(
+    pub async fn post_json<U: RequestUrl + ?Sized, B: Serialize + ?Sized>(
         &self,
-        url: &str,
+        url: &U,
         body: &B,
     ) -> Result<Value, BackendError> {
         self.post(url, body).await?.into_json()
@@ -336,16 +412,16 @@ impl HttpBackend {
     /// POSTs `body` and, on a 2xx answer, returns the body as a stream of byte chunks (each read
     /// error mapped to a typed error). A non-2xx answer is read whole and returned as
     /// `Err(response)` so the caller can decide (most callers use [`RawResponse::http_error`]).
-    pub async fn post_streaming<B: Serialize + ?Sized>(
+    pub async fn post_streaming<U: RequestUrl + ?Sized, B: Serialize + ?Sized>(
         &self,
-        url: &str,
+        url: &U,
         body: &B,
     ) -> Result<Result<BoxStream<'static, Result<Bytes, BackendError>>, RawResponse>, BackendError>
     {
+        let request = self.request(reqwest::Method::POST, url).json(body);
+        let url = url.as_text();
         tracing::debug!(url, "POST (streaming)");
-        let response = self
-            .request(reqwest::Method::POST, url)
-            .json(body)
+        let response = request
             .send()
             .await
             .map_err(|err| self.map_error(&err, url))?;
@@ -363,9 +439,9 @@ impl HttpBackend {
 
     /// POSTs `body` and, on a 2xx answer, returns the body decoded as server-sent events. A
     /// non-2xx answer is read whole and returned as `Err(response)`.
-    pub async fn post_sse<B: Serialize + ?Sized>(
+    pub async fn post_sse<U: RequestUrl + ?Sized, B: Serialize + ?Sized>(
         &self,
-        url: &str,
+        url: &U,
         body: &B,
     ) -> Result<Result<crate::FrameStream, RawResponse>, BackendError> {
         Ok(self

@@ -47,7 +47,7 @@ pub use constrained::{
 };
 pub use credential::{auth_header_token, AuthSlot, Credential, CredentialError};
 pub use forge_toolparse::{ConstraintDialect, ToolConstraint};
-pub use http::{join_url, HttpBackend, HttpConfig, RawResponse};
+pub use http::{join_url, Endpoint, HttpBackend, HttpConfig, RawResponse, RequestUrl};
 pub use stream::{openai_chunk_stream, FrameStream, ReasoningDeltas};
 pub use think_policy::finish_with_think_policy;
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use forge_client::{AuthSlot, Credential, HttpBackend, HttpConfig};
+use forge_client::{AuthSlot, Credential, Endpoint, HttpBackend, HttpConfig};
 use forge_types::{BackendError, TimeoutPhase};
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
@@ -253,4 +253,28 @@ async fn streaming_post_returns_error_responses_whole() {
         (response.status, response.body.as_str()),
         (503, "overloaded")
     );
+}
+
+#[tokio::test]
+async fn an_endpoint_reaches_the_same_server_and_reports_the_same_url_and_errors_as_its_string() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/x"))
+        .respond_with(ResponseTemplate::new(418).set_body_string("teapot"))
+        .mount(&server)
+        .await;
+    let http = backend(quick());
+    let cases = [
+        format!("{}/v1/x", server.uri()),
+        "not a url".to_owned(),
+        "unix:/no/host".to_owned(),
+    ];
+    for url in cases {
+        let endpoint = Endpoint::new(url.clone());
+        assert_eq!(endpoint.as_str(), url);
+        let by_string = http.post(&url, &json!({"a": 1})).await;
+        let by_endpoint = http.post(&endpoint, &json!({"a": 1})).await;
+        assert_eq!(by_endpoint, by_string, "{url}");
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }

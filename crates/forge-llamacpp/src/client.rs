@@ -8,7 +8,7 @@ use forge_client::openai_shape::{decode_chat_completion_response, ReasoningPolic
 use forge_client::sampling_defaults::apply_sampling_defaults;
 use forge_client::{
     constraint_in, hide_constrained_text, join_url, openai_chunk_stream, ChunkStream,
-    ConstraintDialect, HttpBackend, HttpConfig, InferenceRequest, LlmClient, RawResponse,
+    ConstraintDialect, Endpoint, HttpBackend, HttpConfig, InferenceRequest, LlmClient, RawResponse,
     ReasoningDeltas, ToolConstraint,
 };
 use forge_toolparse::{build_tool_prompt, extract_tool_calls, EnvelopeKeys};
@@ -178,7 +178,7 @@ impl LlamaServerConfig {
 pub struct LlamaServerClient {
     http: HttpBackend,
     model: String,
-    chat_url: String,
+    chat_url: Endpoint,
     props_url: String,
     sampling: SamplingParams,
     mode: ToolMode,
@@ -203,7 +203,7 @@ impl LlamaServerClient {
         Ok(Self {
             http: HttpBackend::new(config.http)?,
             model,
-            chat_url,
+            chat_url: Endpoint::new(chat_url),
             props_url,
             sampling,
             mode: config.mode,
@@ -231,7 +231,7 @@ impl LlamaServerClient {
 
     /// The chat endpoint.
     pub fn chat_url(&self) -> &str {
-        &self.chat_url
+        self.chat_url.as_str()
     }
 
     /// The `/props` endpoint (outside `/v1`).

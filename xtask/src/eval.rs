@@ -30,6 +30,11 @@ pub const DEFAULT_MAX_TOKENS: u32 = 256;
 pub const DEFAULT_TIMEOUT_SECS: u32 = 300;
 /// llama-server context length (`-c`), also the scenarios' context budget.
 pub const DEFAULT_CONTEXT: u32 = 4096;
+/// llama-server threads (`-t`). One: llama.cpp's thread pool spins at its barriers, so when
+/// the cores are shared with anything else (a build, the eval client) two threads on two cores
+/// collapse to a fraction of one thread's speed (measured here: 0.4 tokens/s at `-t 2` under
+/// load vs 25-60 tokens/s at `-t 1`); a 135M model needs no more than one core.
+pub const DEFAULT_THREADS: u32 = 1;
 /// Where the results go, relative to the repository root.
 pub const DEFAULT_OUTPUT_DIR: &str = "docs/results/smollm2-135m";
 
@@ -47,7 +52,7 @@ default) and writes the results and reports into a folder to commit:
      FORGE_MODEL choose others),
   2. builds forge-eval in release,
   3. starts ONE llama-server with the tools chat template (assets/templates/smollm2-tools.jinja),
-     one slot, context --ctx,
+     one slot, context --ctx, --threads threads,
   4. runs `forge-eval llama-suite` over modes x presets x constraint policies x scenarios x runs,
      appending to OUTPUT/results.jsonl (progress on stderr),
   5. writes OUTPUT/index.md, OUTPUT/raw/*.md, OUTPUT/dashboard.html and OUTPUT/COMMAND.md (this
@@ -74,6 +79,8 @@ options:
   --max-tokens N           cap on generated tokens per model call (default 256)
   --timeout-secs N         per-run wall-clock limit (default 300)
   --ctx N                  llama-server context length and context budget (default 4096)
+  --threads N              llama-server threads, `-t` (default 1: a spinning thread pool on
+                           shared cores collapses; one core is plenty for a 135M model)
   --output-dir DIR         where results and reports go (default docs/results/smollm2-135m)
   --dry-run                print the plan and the number of runs, run nothing
 ";
@@ -90,6 +97,7 @@ pub struct Options {
     pub max_tokens: u32,
     pub timeout_secs: u32,
     pub context: u32,
+    pub threads: u32,
     pub output_dir: PathBuf,
     pub dry_run: bool,
 }
@@ -106,6 +114,7 @@ impl Default for Options {
             max_tokens: DEFAULT_MAX_TOKENS,
             timeout_secs: DEFAULT_TIMEOUT_SECS,
             context: DEFAULT_CONTEXT,
+            threads: DEFAULT_THREADS,
             output_dir: PathBuf::from(DEFAULT_OUTPUT_DIR),
             dry_run: false,
         }
@@ -140,6 +149,7 @@ impl Options {
                 "--max-tokens" => options.max_tokens = number(arg, text(arg)?)?,
                 "--timeout-secs" => options.timeout_secs = number(arg, text(arg)?)?,
                 "--ctx" => options.context = number(arg, text(arg)?)?,
+                "--threads" => options.threads = number(arg, text(arg)?)?,
                 "--modes" => options.modes = text(arg)?,
                 "--presets" => {
                     options.presets = text(arg)?;
@@ -213,6 +223,7 @@ impl Options {
         words.push(format!("--max-tokens {}", self.max_tokens));
         words.push(format!("--timeout-secs {}", self.timeout_secs));
         words.push(format!("--ctx {}", self.context));
+        words.push(format!("--threads {}", self.threads));
         words.push(format!("--output-dir {}", self.output_dir.display()));
         words.join(" ")
     }
@@ -269,11 +280,12 @@ pub fn run(repo_root: &Path, args: &[String]) -> Result<()> {
         .context("the templates folder path is not UTF-8")?
         .to_owned();
     let context = options.context.to_string();
+    let threads = options.threads.to_string();
     let mut server = LlamaServer::spawn_with_context(
         &setup,
         "eval",
         &context,
-        &["--chat-template-file", &template_arg],
+        &["--chat-template-file", &template_arg, "-t", &threads],
     )?;
     let waited = server.wait_until_healthy(HEALTH_TIMEOUT)?;
     println!(
@@ -551,7 +563,7 @@ mod tests {
             options.command_line(),
             "cargo xtask eval --runs 3 --modes native,prompt --presets reforged,bare \
              --constraints never --max-tokens 256 --timeout-secs 300 --ctx 4096 \
-             --output-dir docs/results/smollm2-135m"
+             --threads 1 --output-dir docs/results/smollm2-135m"
         );
     }
 
@@ -559,7 +571,7 @@ mod tests {
     fn options_reach_forge_eval_in_a_fixed_order() {
         let options = Options::parse(&args(
             "--scenario basic_2step --runs 1 --modes native --config reforged \
-             --config reforged:always --scenario error_recovery --ctx 2048 --output-dir /tmp/x",
+             --config reforged:always --scenario error_recovery --ctx 2048 --threads 2 --output-dir /tmp/x",
         ))
         .unwrap();
         assert_eq!(
@@ -569,6 +581,7 @@ mod tests {
              --timeout-secs 300 --budget 2048"
         );
         assert_eq!(options.output_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(options.threads, 2);
         assert!(options
             .command_line()
             .contains("--config reforged --config reforged:always"));
@@ -580,6 +593,7 @@ mod tests {
             "--runs 0",
             "--runs three",
             "--ctx",
+            "--threads 0",
             "--modes --runs 2",
             "--config reforged --presets bare",
             "--constraints always --config reforged",

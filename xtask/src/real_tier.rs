@@ -233,9 +233,16 @@ impl RealServers {
             .to_str()
             .context("the templates folder path is not UTF-8")?
             .to_owned();
+        // One thread each: two servers plus the tests share the cores, and llama.cpp's thread
+        // pool spins at its barriers, so oversubscribed it slows to a crawl (seen: 0.4 tokens/s
+        // with the default two threads under a parallel build, 25+ with one).
         let mut servers = Self {
-            plain: LlamaServer::spawn(setup, "plain", &[])?,
-            tools: LlamaServer::spawn(setup, "tools", &["--chat-template-file", &tools_template])?,
+            plain: LlamaServer::spawn(setup, "plain", &["-t", "1"])?,
+            tools: LlamaServer::spawn(
+                setup,
+                "tools",
+                &["-t", "1", "--chat-template-file", &tools_template],
+            )?,
         };
         for server in [&mut servers.plain, &mut servers.tools] {
             let waited = server.wait_until_healthy(HEALTH_TIMEOUT)?;

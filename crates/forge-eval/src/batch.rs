@@ -118,6 +118,11 @@ impl BatchPlan {
                 }
             }
         }
+        // Run-major order: every (config, configuration, scenario) gets run 1 before any gets
+        // run 2, so a batch stopped early (time budget, Ctrl-C) still compares configurations
+        // on the same scenarios and run indices. The sort is stable, so within one run index
+        // the order stays config, configuration, scenario.
+        pending.sort_by_key(|planned| planned.run);
         Ok((pending, summary))
     }
 

@@ -149,3 +149,29 @@ async fn constrained_configurations_get_their_own_rows_and_resume_slots() {
         .iter()
         .all(|p| p.configuration.constraint == ConstraintPolicy::Never));
 }
+
+#[test]
+fn pending_runs_are_run_major_so_an_early_stop_stays_balanced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pending, _) = plan(dir.path().join("rows.jsonl"), 3).pending().unwrap();
+    let runs: Vec<u32> = pending.iter().map(|p| p.run).collect();
+    let mut sorted = runs.clone();
+    sorted.sort_unstable();
+    assert_eq!(runs, sorted, "every run 1 comes before any run 2");
+    // Reforged 3 scenarios + bare 2 (P1 skipped) = 5 slots per run index.
+    let first_five: Vec<String> = pending[..5]
+        .iter()
+        .map(|p| format!("{}/{}", p.configuration, p.scenario.name()))
+        .collect();
+    assert_eq!(
+        first_five,
+        [
+            "reforged/basic_2step",
+            "reforged/error_recovery_stateful",
+            "reforged/compaction_chain_p1",
+            "bare/basic_2step",
+            "bare/error_recovery_stateful",
+        ]
+    );
+    assert_eq!(pending[5].run, 2);
+}

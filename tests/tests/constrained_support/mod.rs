@@ -211,6 +211,21 @@ impl Attempt {
             }
         }
     }
+
+    /// A constrained answer the token budget cut mid-envelope: JSON that is valid as far as it
+    /// goes and ends early. The grammar fixes the form of what the model writes, not its length,
+    /// so a model stuck repeating itself inside a string runs into `max_tokens`; the engine
+    /// then treats the cut answer as text (the retry path).
+    pub fn is_cut_off_by_token_budget(&self) -> bool {
+        match &self.response {
+            LlmResponse::Text(text) => {
+                let content = text.content.trim_start();
+                content.starts_with('{')
+                    && serde_json::from_str::<Value>(content).is_err_and(|error| error.is_eof())
+            }
+            LlmResponse::ToolCalls(_) => false,
+        }
+    }
 }
 
 /// Wraps a client and records every attempt.

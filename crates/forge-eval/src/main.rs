@@ -13,7 +13,7 @@ use forge_eval::batch::{BatchConfig, BatchPlan};
 use forge_eval::metrics::{config_metrics, scenario_order};
 use forge_eval::preset::{Configuration, Preset};
 use forge_eval::report::{ascii_table, html_dashboard, legend, significance_table, write_markdown};
-use forge_eval::row::{append_row, read_rows, RunRow};
+use forge_eval::row::{append_row, read_rows, read_rows_from_files, RunRow};
 use forge_eval::run::{run_scenario, RowIdentity, RunSettings};
 use forge_eval::scenario::{all_scenarios, Scenario, TAGS};
 use forge_eval::scripted::GoldenClient;
@@ -78,7 +78,8 @@ Examples:
   forge-eval llama-suite --url http://127.0.0.1:8080 --model SmolLM2-135M-Instruct.Q4_1 \\
       --config reforged --config reforged:retry --config reforged:always --config bare \\
       --modes native --runs 3 --output results.jsonl
-  forge-eval report results.jsonl --html dashboard.html --markdown docs/results";
+  forge-eval report results.jsonl --html dashboard.html --markdown docs/results
+  forge-eval report baseline/results.jsonl constrained/results.jsonl --markdown combined/";
 
 #[derive(Debug, Parser)]
 #[command(name = "forge-eval", version, about = ABOUT, long_about = LONG_ABOUT)]
@@ -351,8 +352,10 @@ struct LlamaSuiteArgs {
 
 #[derive(Debug, Args)]
 struct ReportArgs {
-    /// The JSONL results.
-    path: PathBuf,
+    /// The JSONL results; several files are reported as one (e.g. a baseline batch and a
+    /// constrained batch run into separate folders).
+    #[arg(required = true, num_args = 1..)]
+    paths: Vec<PathBuf>,
     /// Write the self-contained HTML dashboard here.
     #[arg(long)]
     html: Option<PathBuf>,
@@ -378,8 +381,9 @@ struct SamplingArgs {
 
 #[derive(Debug, Args)]
 struct SignificanceArgs {
-    /// The JSONL results.
-    path: PathBuf,
+    /// The JSONL results (several files are compared as one).
+    #[arg(required = true, num_args = 1..)]
+    paths: Vec<PathBuf>,
     /// Only models whose identity contains this (repeatable).
     #[arg(long)]
     model: Vec<String>,
@@ -760,13 +764,20 @@ fn write_reports(
     Ok(())
 }
 
-fn report(args: &ReportArgs) -> Result<()> {
-    let loaded = read_rows(&args.path)?;
-    if !loaded.bad_lines.is_empty() {
-        eprintln!("skipped unparseable lines: {:?}", loaded.bad_lines);
+/// The rows of every file, in order; unparseable lines are reported, duplicated runs refused.
+fn read_all_rows(paths: &[PathBuf]) -> Result<Vec<RunRow>> {
+    let mut rows = Vec::new();
+    for (name, loaded) in read_rows_from_files(paths)? {
+        if !loaded.bad_lines.is_empty() {
+            eprintln!("{name}: skipped unparseable lines: {:?}", loaded.bad_lines);
+        }
+        rows.extend(loaded.rows);
     }
-    let rows: Vec<RunRow> = loaded
-        .rows
+    Ok(rows)
+}
+
+fn report(args: &ReportArgs) -> Result<()> {
+    let rows: Vec<RunRow> = read_all_rows(&args.paths)?
         .into_iter()
         .filter(|r| {
             args.ablation.is_empty() || args.ablation.iter().any(|p| p.as_str() == r.ablation)
@@ -774,7 +785,7 @@ fn report(args: &ReportArgs) -> Result<()> {
         .filter(|r| !args.exclude.contains(&r.scenario))
         .collect();
     if rows.is_empty() {
-        bail!("no rows to report in {}", args.path.display());
+        bail!("no rows to report in {:?}", args.paths);
     }
     print_table(&rows);
     let timestamp = args.timestamp.clone().unwrap_or_else(now_utc);
@@ -787,8 +798,7 @@ fn report(args: &ReportArgs) -> Result<()> {
 }
 
 fn significance(args: &SignificanceArgs) -> Result<()> {
-    let rows: Vec<RunRow> = read_rows(&args.path)?
-        .rows
+    let rows: Vec<RunRow> = read_all_rows(&args.paths)?
         .into_iter()
         .filter(|r| {
             args.model.is_empty() || args.model.iter().any(|m| r.model.contains(m.as_str()))

@@ -251,6 +251,16 @@ pub enum RowError {
     /// A row could not be encoded.
     #[error("cannot encode a row: {0}")]
     Encode(#[from] serde_json::Error),
+    /// The same run is in two of the files read together (it would be counted twice).
+    #[error("{run} is in both {first} and {second}")]
+    DuplicateRun {
+        /// Scenario, run index, mode and configuration of the run.
+        run: String,
+        /// The file it was first read from.
+        first: String,
+        /// The file that has it again.
+        second: String,
+    },
 }
 
 /// Appends one row (open, append, close: an interrupted batch loses at most the run in flight).
@@ -302,6 +312,40 @@ pub fn read_rows(path: &Path) -> Result<LoadedRows, RowError> {
         }
     }
     Ok(loaded)
+}
+
+/// Reads several JSONL files as one set of rows (e.g. a baseline batch and a constrained batch
+/// run into separate folders), in file order. The same run — model, backend, mode,
+/// configuration, tool choice, scenario and run index — in two files is refused with
+/// [`RowError::DuplicateRun`]; unparseable lines are reported per file.
+pub fn read_rows_from_files(
+    paths: &[impl AsRef<Path>],
+) -> Result<Vec<(String, LoadedRows)>, RowError> {
+    let mut seen: HashMap<(RunKey, u32), String> = HashMap::new();
+    let mut files = Vec::new();
+    for path in paths {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let loaded = read_rows(path)?;
+        for row in &loaded.rows {
+            let key = (row.key(), row.run);
+            if let Some(first) = seen.insert(key, name.clone()) {
+                return Err(RowError::DuplicateRun {
+                    run: format!(
+                        "{} run {} ({} {})",
+                        row.scenario,
+                        row.run,
+                        row.mode,
+                        configuration_label(&row.ablation, &row.constraint)
+                    ),
+                    first,
+                    second: name,
+                });
+            }
+        }
+        files.push((name, loaded));
+    }
+    Ok(files)
 }
 
 /// Rows already present per (config, scenario): what a resumed batch skips.

@@ -2,7 +2,9 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap; helpers outside #[test] fns need this too
 
 use forge_eval::metrics::{abbreviation, config_metrics, scenario_order};
-use forge_eval::row::{append_row, read_rows, ResumeCounts, RunRow};
+use forge_eval::row::{
+    append_row, read_rows, read_rows_from_files, ResumeCounts, RowError, RunRow,
+};
 use forge_eval::significance::compare_presets;
 use serde_json::{json, Value};
 
@@ -256,6 +258,28 @@ fn jsonl_round_trip_skips_blank_lines_and_reports_torn_ones() {
     assert_eq!(loaded.rows, rows);
     assert_eq!(loaded.bad_lines, vec![5]);
     assert!(read_rows(&dir.path().join("missing.jsonl")).is_err());
+}
+
+#[test]
+fn separate_batches_read_as_one_and_a_run_in_two_files_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("baseline.jsonl");
+    let constrained = dir.path().join("constrained.jsonl");
+    append_row(&baseline, &row("reforged", "basic_2step", 1, Some(false))).unwrap();
+    // Same scenario and run, other policy: a different run, not a duplicate.
+    let retry = constrained_row("reforged", "retry", "basic_2step", 1, Some(true));
+    append_row(&constrained, &retry).unwrap();
+    let files = read_rows_from_files(&[&baseline, &constrained]).unwrap();
+    let counts: Vec<usize> = files.iter().map(|(_, loaded)| loaded.rows.len()).collect();
+    assert_eq!(counts, [1, 1]);
+    assert_eq!(files[1].1.rows, vec![retry]);
+
+    append_row(&constrained, &row("reforged", "basic_2step", 1, Some(true))).unwrap();
+    let error = read_rows_from_files(&[&baseline, &constrained]).unwrap_err();
+    assert!(
+        matches!(&error, RowError::DuplicateRun { run, .. } if run == "basic_2step run 1 (native reforged)"),
+        "{error}"
+    );
 }
 
 #[test]

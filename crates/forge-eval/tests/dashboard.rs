@@ -111,6 +111,7 @@ fn markdown_views_are_written_for_the_cuts_that_have_data() {
             "raw/reforged/all.md",
             "raw/reforged-vs-bare.md",
             "raw/ablation.md",
+            "raw/outcomes.md",
             "raw/significance.md"
         ]
     );

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap; helpers outside #[test] fns need this too
 
 use forge_eval::metrics::{abbreviation, config_metrics, scenario_order};
+use forge_eval::report::outcomes_table;
 use forge_eval::row::{
     append_row, read_rows, read_rows_from_files, ResumeCounts, RowError, RunRow,
 };
@@ -400,4 +401,25 @@ fn duplicate_runs_are_rejected_instead_of_silently_overwritten() {
     ];
     let err = compare_presets(&rows).unwrap_err();
     assert_eq!(err.run, 1);
+}
+
+#[test]
+fn outcomes_count_correct_wrong_and_each_error_per_configuration() {
+    let mut bare_text_answer = row("bare", "basic_2step", 1, None);
+    bare_text_answer.error_type = Some("ToolCallError".into());
+    let rows = vec![
+        row("reforged", "basic_2step", 1, Some(true)),
+        row("reforged", "basic_2step", 2, Some(false)),
+        row("reforged", "error_recovery", 1, None),
+        bare_text_answer,
+        constrained_row("reforged", "retry", "basic_2step", 1, None),
+    ];
+    assert_eq!(
+        outcomes_table(&rows),
+        "| config | runs | correct | wrong answer | MaxIterations | ToolCallError |\n\
+         |---|---:|---:|---:|---:|---:|\n\
+         | SmolLM2-135M (llamaserver/native) [reforged] | 3 | 1 | 1 | 1 | 0 |\n\
+         | SmolLM2-135M (llamaserver/native) [reforged+retry] | 1 | 0 | 0 | 1 | 0 |\n\
+         | SmolLM2-135M (llamaserver/native) [bare] | 1 | 0 | 0 | 0 | 1 |\n"
+    );
 }

@@ -1,11 +1,11 @@
 //! Markdown views: an index and one file per cut of the data (files without data are skipped).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::{ascii_table, legend, significance_table};
 use crate::metrics::{config_metrics, scenario_order, ConfigMetrics};
-use crate::row::RunRow;
+use crate::row::{ConfigKey, RunRow};
 use crate::significance::{compare_presets, DuplicateRun};
 
 /// Why the markdown views could not be written.
@@ -34,6 +34,56 @@ struct View {
 
 fn fenced(metrics: &[ConfigMetrics], scenarios: &[String]) -> String {
     format!("```\n{}```\n", ascii_table(metrics, scenarios))
+}
+
+/// How runs ended, per configuration: correct, complete with a wrong answer, or the error that
+/// stopped them (one column per error kind present). When a model is too weak to pass, this is
+/// where the guardrails still show: bare runs end at the first unusable answer, guarded runs
+/// retry until a budget runs out, constrained runs make calls but do not finish.
+pub fn outcomes_table(rows: &[RunRow]) -> String {
+    let mut errors = BTreeSet::new();
+    let mut by_config: BTreeMap<ConfigKey, BTreeMap<String, u64>> = BTreeMap::new();
+    for row in rows {
+        let outcome = if row.is_correct() {
+            "correct".to_owned()
+        } else if row.completeness {
+            "wrong answer".to_owned()
+        } else {
+            let error = row
+                .error_type
+                .clone()
+                .unwrap_or_else(|| "unknown".to_owned());
+            errors.insert(error.clone());
+            error
+        };
+        *by_config
+            .entry(row.config())
+            .or_default()
+            .entry(outcome)
+            .or_default() += 1;
+    }
+    let mut configs: Vec<_> = by_config.into_iter().collect();
+    configs.sort_by_key(|(config, _)| (config.base(), config.configuration_rank()));
+    let columns: Vec<String> = ["correct", "wrong answer"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(errors)
+        .collect();
+    let mut table = format!("| config | runs | {} |\n", columns.join(" | "));
+    table.push_str(&format!("|---|---:|{}\n", "---:|".repeat(columns.len())));
+    for (config, outcomes) in configs {
+        let runs: u64 = outcomes.values().sum();
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|column| outcomes.get(column).copied().unwrap_or(0).to_string())
+            .collect();
+        table.push_str(&format!(
+            "| {} | {runs} | {} |\n",
+            config.label(),
+            cells.join(" | ")
+        ));
+    }
+    table
 }
 
 fn ablation_order(metrics: &mut [ConfigMetrics]) {
@@ -172,6 +222,15 @@ pub fn write_markdown(
             body: fenced(&native_prompt, &scenarios),
         });
     }
+
+    views.push(View {
+        path: "raw/outcomes.md",
+        heading: "Other cross-cuts",
+        title: "How runs ended",
+        question: "Per configuration: correct, complete with a wrong answer, or the error that \
+                   stopped the run.",
+        body: outcomes_table(rows),
+    });
 
     let comparisons = compare_presets(rows)?;
     if comparisons.iter().any(|c| c.presets.len() > 1) {

@@ -9,7 +9,7 @@ mod markdown;
 
 pub use ascii::{ascii_table, legend, significance_table};
 pub use html::html_dashboard;
-pub use markdown::write_markdown;
+pub use markdown::{outcomes_table, write_markdown};
 
 use crate::row::ConfigKey;
 

@@ -416,10 +416,10 @@ fn outcomes_count_correct_wrong_and_each_error_per_configuration() {
     ];
     assert_eq!(
         outcomes_table(&rows),
-        "| config | runs | correct | wrong answer | MaxIterations | ToolCallError |\n\
-         |---|---:|---:|---:|---:|---:|\n\
-         | SmolLM2-135M (llamaserver/native) [reforged] | 3 | 1 | 1 | 1 | 0 |\n\
-         | SmolLM2-135M (llamaserver/native) [reforged+retry] | 1 | 0 | 0 | 1 | 0 |\n\
-         | SmolLM2-135M (llamaserver/native) [bare] | 1 | 0 | 0 | 0 | 1 |\n"
+        "| config | runs | calls/run | correct | wrong answer | MaxIterations | ToolCallError |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n\
+         | SmolLM2-135M (llamaserver/native) [reforged] | 3 | 3.7 | 1 | 1 | 1 | 0 |\n\
+         | SmolLM2-135M (llamaserver/native) [reforged+retry] | 1 | 5.0 | 0 | 0 | 1 | 0 |\n\
+         | SmolLM2-135M (llamaserver/native) [bare] | 1 | 5.0 | 0 | 0 | 0 | 1 |\n"
     );
 }

@@ -37,12 +37,14 @@ fn fenced(metrics: &[ConfigMetrics], scenarios: &[String]) -> String {
 }
 
 /// How runs ended, per configuration: correct, complete with a wrong answer, or the error that
-/// stopped them (one column per error kind present). When a model is too weak to pass, this is
+/// stopped them (one column per error kind present), with the mean number of model calls a run
+/// made (retries included). When a model is too weak to pass, this is
 /// where the guardrails still show: bare runs end at the first unusable answer, guarded runs
 /// retry until a budget runs out, constrained runs make calls but do not finish.
 pub fn outcomes_table(rows: &[RunRow]) -> String {
     let mut errors = BTreeSet::new();
     let mut by_config: BTreeMap<ConfigKey, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut calls: BTreeMap<ConfigKey, u64> = BTreeMap::new();
     for row in rows {
         let outcome = if row.is_correct() {
             "correct".to_owned()
@@ -56,6 +58,7 @@ pub fn outcomes_table(rows: &[RunRow]) -> String {
             errors.insert(error.clone());
             error
         };
+        *calls.entry(row.config()).or_default() += u64::from(row.iterations);
         *by_config
             .entry(row.config())
             .or_default()
@@ -69,16 +72,20 @@ pub fn outcomes_table(rows: &[RunRow]) -> String {
         .map(str::to_owned)
         .chain(errors)
         .collect();
-    let mut table = format!("| config | runs | {} |\n", columns.join(" | "));
-    table.push_str(&format!("|---|---:|{}\n", "---:|".repeat(columns.len())));
+    let mut table = format!("| config | runs | calls/run | {} |\n", columns.join(" | "));
+    table.push_str(&format!(
+        "|---|---:|---:|{}\n",
+        "---:|".repeat(columns.len())
+    ));
     for (config, outcomes) in configs {
         let runs: u64 = outcomes.values().sum();
         let cells: Vec<String> = columns
             .iter()
             .map(|column| outcomes.get(column).copied().unwrap_or(0).to_string())
             .collect();
+        let mean_calls = calls.get(&config).copied().unwrap_or(0) as f64 / runs as f64;
         table.push_str(&format!(
-            "| {} | {runs} | {} |\n",
+            "| {} | {runs} | {mean_calls:.1} | {} |\n",
             config.label(),
             cells.join(" | ")
         ));

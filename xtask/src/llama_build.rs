@@ -342,7 +342,7 @@ fn write_buildinfo(
     let info = format!(
         "built_at={}\nbuilt_by=cargo xtask setup\nrecipe={RECIPE}\nsource={}\nggml_native={GGML_NATIVE}\n\
          cpu_flags={CPU_FLAGS}\njobs={jobs}\nbuild_seconds={}\ncompile_seconds={}\n{version}\n",
-        utc_timestamp(built_at.as_secs()),
+        crate::clock::utc_timestamp(built_at.as_secs()),
         source.display(),
         total.as_secs(),
         compile.as_secs(),
@@ -356,38 +356,6 @@ pub fn built_by_current_recipe(binary: &Path) -> bool {
         info.lines()
             .any(|line| line.strip_prefix("recipe=") == Some(RECIPE))
     })
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the Unix epoch (proleptic Gregorian calendar).
-fn utc_timestamp(unix_seconds: u64) -> String {
-    let days = unix_seconds / 86_400;
-    let seconds_of_day = unix_seconds % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        seconds_of_day / 3600,
-        seconds_of_day % 3600 / 60,
-        seconds_of_day % 60
-    )
-}
-
-/// The calendar date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`, for non-negative days).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -416,20 +384,6 @@ mod tests {
             assert_eq!(built_by_current_recipe(&binary), *expected, "{info:?}");
         }
         fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn timestamps_are_utc_calendar_dates() {
-        let cases: &[(u64, &str)] = &[
-            (0, "1970-01-01T00:00:00Z"),
-            (951_782_400, "2000-02-29T00:00:00Z"),
-            (1_709_251_199, "2024-02-29T23:59:59Z"),
-            (1_795_480_704, "2026-11-24T00:38:24Z"),
-            (4_102_444_800, "2100-01-01T00:00:00Z"),
-        ];
-        for (seconds, expected) in cases {
-            assert_eq!(utc_timestamp(*seconds), *expected, "{seconds}");
-        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod bench_proxy;
 mod canned_backend;
+mod clock;
 mod counts;
 mod demo;
 mod eval;

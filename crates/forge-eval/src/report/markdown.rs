@@ -43,8 +43,8 @@ fn fenced(metrics: &[ConfigMetrics], scenarios: &[String]) -> String {
 /// retry until a budget runs out, constrained runs make calls but do not finish.
 pub fn outcomes_table(rows: &[RunRow]) -> String {
     let mut errors = BTreeSet::new();
-    let mut by_config: BTreeMap<ConfigKey, BTreeMap<String, u64>> = BTreeMap::new();
-    let mut calls: BTreeMap<ConfigKey, u64> = BTreeMap::new();
+    // Per config: model calls summed over its runs, and runs per outcome.
+    let mut by_config: BTreeMap<ConfigKey, (u64, BTreeMap<String, u64>)> = BTreeMap::new();
     for row in rows {
         let outcome = if row.is_correct() {
             "correct".to_owned()
@@ -58,12 +58,9 @@ pub fn outcomes_table(rows: &[RunRow]) -> String {
             errors.insert(error.clone());
             error
         };
-        *calls.entry(row.config()).or_default() += u64::from(row.iterations);
-        *by_config
-            .entry(row.config())
-            .or_default()
-            .entry(outcome)
-            .or_default() += 1;
+        let (calls, outcomes) = by_config.entry(row.config()).or_default();
+        *calls += u64::from(row.iterations);
+        *outcomes.entry(outcome).or_default() += 1;
     }
     let mut configs: Vec<_> = by_config.into_iter().collect();
     configs.sort_by_key(|(config, _)| (config.base(), config.configuration_rank()));
@@ -77,13 +74,13 @@ pub fn outcomes_table(rows: &[RunRow]) -> String {
         "|---|---:|---:|{}\n",
         "---:|".repeat(columns.len())
     ));
-    for (config, outcomes) in configs {
+    for (config, (calls, outcomes)) in configs {
         let runs: u64 = outcomes.values().sum();
         let cells: Vec<String> = columns
             .iter()
             .map(|column| outcomes.get(column).copied().unwrap_or(0).to_string())
             .collect();
-        let mean_calls = calls.get(&config).copied().unwrap_or(0) as f64 / runs as f64;
+        let mean_calls = calls as f64 / runs as f64;
         table.push_str(&format!(
             "| {} | {runs} | {mean_calls:.1} | {} |\n",
             config.label(),
